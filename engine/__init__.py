@@ -1,0 +1,20 @@
+"""engine: a Numba spectral-element wave engine (2D now; 3D meshes follow the same shapes).
+
+Pure numerics: imports numpy, numba, scipy and xarray only (never traitlets or widgets).
+
+>>> import engine
+>>> mesh = engine.mesh.rectangle(x=(0.0, 2000.0), z=(-1000.0, 0.0), elements=(8, 4))
+>>> model = engine.Model.isotropic(mesh, vp=3000.0, vs=1800.0, rho=2200.0)
+>>> src = engine.Source.point_force((1000.0, -500.0), (0.0, 1.0), engine.stf.ricker(10.0))
+>>> sim = engine.simulate(mesh, model, [src], engine.Receivers([(500.0, 0.0)]), end_time=0.2)
+>>> sim.seismograms.dims
+('receiver', 'component', 'time')
+"""
+from . import mesh, physics, stf
+from .gll import gll
+from .model import Model
+from .receivers import Receivers
+from .solver import Simulation, simulate
+from .sources import Source
+
+__all__ = ["mesh", "physics", "stf", "gll", "Model", "Receivers", "Source", "Simulation", "simulate"]

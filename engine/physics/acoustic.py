@@ -1,0 +1,46 @@
+"""Acoustic waves in pressure: (1/kappa) p_tt - div((1/rho) grad p) = s(t) delta(x - x_s).
+
+kappa = rho vp^2. The pressure source term s has units Pa / s^2 * m^-2 ... i.e. a unit
+source at 1 m gives ``p = rho * (G * s)`` with G the 2D Green's function of
+(1/c^2) G_tt - Laplacian G = delta. The free surface is p = 0; absorbing boundaries
+impose (1/rho) dp/dn = -1/(rho vp) dp/dt (first-order Clayton-Engquist).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import scalar_stiffness
+from .base import Physics, register, velocity_range
+
+
+def _coefficients(model):
+    inv_rho = 1.0 / model["rho"]
+    return np.stack([inv_rho, np.zeros_like(inv_rho), inv_rho], axis=1)
+
+
+def _mass_density(model):
+    return 1.0 / (model["rho"] * model["vp"] ** 2)
+
+
+def _impedance(coeff, mass, normals):
+    # 1/(rho c) = sqrt(mass * (1/rho)) since mass = 1/(rho c^2).
+    return np.sqrt(mass * coeff[:, 0])[:, None, None]
+
+
+ACOUSTIC = register(
+    Physics(
+        name="acoustic",
+        components=("P",),
+        quantity="pressure",
+        units="Pa",
+        parameter_sets=(("vp", "rho"),),
+        coefficients=_coefficients,
+        mass_density=_mass_density,
+        impedance=_impedance,
+        max_velocity=lambda m: velocity_range(m, ["vp"])[1],
+        min_velocity=lambda m: velocity_range(m, ["vp"])[0],
+        kernel=scalar_stiffness,
+        dirichlet_free_surface=True,
+        description=__doc__,
+    )
+)

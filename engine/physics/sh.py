@@ -1,0 +1,52 @@
+"""SH (out-of-plane) waves: rho u_tt = d/dx(N du/dx) + d/dz(L du/dz) + F s(t) delta(x - x_s).
+
+Isotropic: N = L = rho vs^2. With vertical transverse isotropy N = rho vsh^2 (horizontal
+propagation) and L = rho vsv^2 (vertical propagation). The same equation on a
+horizontal (x, y) domain is the map-view "membrane" surface-wave equation of Tape et
+al. (2007), with vs the phase velocity. The component is "Y" (metres); the force F is
+per unit length (N/m). Free surfaces are traction free; absorbing boundaries impose
+the impedance sqrt(rho * mu_n) with mu_n = N nx^2 + L nz^2.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import scalar_stiffness
+from .base import Physics, register, velocity_range
+
+
+def _coefficients(model):
+    rho = model["rho"]
+    if "vs" in model:
+        n = l = rho * model["vs"] ** 2
+    else:
+        n = rho * model["vsh"] ** 2
+        l = rho * model["vsv"] ** 2
+    return np.stack([n, np.zeros_like(n), l], axis=1)
+
+
+def _impedance(coeff, mass, normals):
+    mu_n = coeff[:, 0] * normals[:, 0] ** 2 + coeff[:, 2] * normals[:, 1] ** 2
+    return np.sqrt(mass * mu_n)[:, None, None]
+
+
+def _velocities(model):
+    return ["vs"] if "vs" in model else ["vsh", "vsv"]
+
+
+SH = register(
+    Physics(
+        name="sh",
+        components=("Y",),
+        quantity="displacement",
+        units="m",
+        parameter_sets=(("vs", "rho"), ("vsh", "vsv", "rho")),
+        coefficients=_coefficients,
+        mass_density=lambda m: m["rho"],
+        impedance=_impedance,
+        max_velocity=lambda m: velocity_range(m, _velocities(m))[1],
+        min_velocity=lambda m: velocity_range(m, _velocities(m))[0],
+        kernel=scalar_stiffness,
+        description=__doc__,
+    )
+)

@@ -1,0 +1,67 @@
+"""Receivers: named locations where the field is interpolated exactly at every step."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mesh import Mesh
+
+__all__ = ["Receivers", "ReceiverTerms"]
+
+
+class Receivers:
+    """A set of receivers.
+
+    Parameters
+    ----------
+    locations : (n, ndim) coordinates in metres.
+    names : optional names; "NET.STA" names become the obspy network and station codes.
+        Default "R000", "R001", ...
+    """
+
+    def __init__(self, locations: Sequence[Sequence[float]], names: Sequence[str] | None = None):
+        locs = np.atleast_2d(np.asarray(locations, dtype=float))
+        if locs.size == 0:
+            raise ValueError("At least one receiver location is needed.")
+        if not np.all(np.isfinite(locs)):
+            raise ValueError("Receiver locations must be finite numbers.")
+        if names is None:
+            names = [f"R{i:03d}" for i in range(len(locs))]
+        names = [str(n) for n in names]
+        if len(names) != len(locs):
+            raise ValueError(f"{len(names)} receiver names were given for {len(locs)} locations; give one name each.")
+        if len(set(names)) != len(names):
+            raise ValueError("Receiver names must be unique.")
+        self.locations = locs
+        self.names = tuple(names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"Receivers({len(self)}: {', '.join(self.names[:4])}{', ...' if len(self) > 4 else ''})"
+
+
+@dataclass(frozen=True)
+class ReceiverTerms:
+    """Discretised receivers: ``record[r, c] = sum_p weights[r, p] * u[nodes[r, p], c]``."""
+
+    nodes: np.ndarray  # (n_receivers, n_points) int64
+    weights: np.ndarray  # (n_receivers, n_points)
+
+    @classmethod
+    def build(cls, receivers: Receivers, mesh: Mesh, dtype) -> "ReceiverTerms":
+        if not isinstance(receivers, Receivers):
+            raise TypeError(f"'receivers' must be an engine.Receivers object, but {type(receivers).__name__} was given.")
+        if receivers.locations.shape[1] != mesh.ndim:
+            raise ValueError(
+                f"Receiver locations need {mesh.ndim} coordinates {mesh.axis_names}, but {receivers.locations.shape[1]} were given."
+            )
+        nodes, weights = [], []
+        for loc in receivers.locations:
+            element, phi, _ = mesh.interpolation(loc)
+            nodes.append(mesh.ibool[element].ravel())
+            weights.append(phi.ravel())
+        return cls(np.array(nodes, dtype=np.int64), np.ascontiguousarray(weights, dtype=dtype))

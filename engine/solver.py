@@ -1,0 +1,282 @@
+"""``engine.simulate``: explicit time stepping of ``M u_tt + C u_t + K u = f``.
+
+The time loop stays in Python (one step = four Numba kernel calls), so periodic tasks
+(progress, wavefield checkpoints for the adjoint, snapshots) plug in between steps
+without the kernels growing I/O code. Time axis: ``t_n = n dt``, n = 0..N, u(t_0) = 0;
+the source sample at t_n drives the step from t_n to t_{n+1}.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import xarray as xr
+
+from . import _stepping_kernels as sk
+from .mesh import Mesh
+from .model import Model
+from .operator import WaveOperator, resolve_precision
+from .physics import Physics, get as get_physics
+from .receivers import Receivers, ReceiverTerms
+from .sources import Source, SourceTerms
+
+__all__ = ["simulate", "Simulation", "StepTask", "time_axis"]
+
+_OUTPUTS = {"displacement": 0, "velocity": 1, "acceleration": 2}
+
+
+class StepTask(Protocol):
+    """Something the time loop runs between steps (after step ``n`` produced u^n)."""
+
+    def should_run(self, step: int) -> bool: ...
+
+    def run(self, step: int, u: np.ndarray, v: np.ndarray) -> None: ...
+
+
+@dataclass
+class WavefieldState:
+    """The time-stepping state at step n: u^n and v^{n-1/2}, (n_global, n_comp)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    step: int = 0
+
+
+@dataclass(eq=False)
+class Simulation:
+    """Result of :func:`simulate`.
+
+    Attributes
+    ----------
+    seismograms : xarray.DataArray (receiver, component, time) of the requested output.
+    displacement : the recorded field itself (displacement or pressure), same dims;
+        the adjoint works on it.
+    dt, n_steps, times : the time axis (``times = arange(n_steps + 1) * dt``).
+    operator : the :class:`~engine.operator.WaveOperator` (mesh, model, physics, M, C, K).
+    forward : data kept for the adjoint when ``keep_forward=True``.
+    """
+
+    seismograms: xr.DataArray
+    displacement: xr.DataArray
+    dt: float
+    n_steps: int
+    operator: WaveOperator
+    sources: tuple
+    receivers: Receivers
+    output: str
+    final_state: WavefieldState
+    forward: object = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(self.n_steps + 1) * self.dt
+
+    @property
+    def mesh(self) -> Mesh:
+        return self.operator.mesh
+
+    @property
+    def model(self) -> Model:
+        return self.operator.model
+
+    @property
+    def physics(self) -> Physics:
+        return self.operator.physics
+
+    def to_stream(self, starttime=None):
+        """The seismograms as an ``obspy.Stream`` (one trace per receiver and component)."""
+        return seismograms_to_stream(self.seismograms, starttime=starttime)
+
+
+def time_axis(end_time: float, dt: float | None, stable_dt: float, courant: float = 0.85) -> tuple[float, int]:
+    """Choose (dt, n_steps). Without ``dt``: ``courant * stable_dt`` shrunk so that
+    ``n_steps * dt == end_time``. A given dt above the stable bound is refused."""
+    if not end_time > 0:
+        raise ValueError(f"The 'end_time' parameter must be positive, but {end_time!r} was given.")
+    if dt is None:
+        n = int(np.ceil(end_time / (courant * stable_dt)))
+        return end_time / n, n
+    if not dt > 0:
+        raise ValueError(f"The 'dt' parameter must be positive, but {dt!r} was given.")
+    if dt > stable_dt:
+        raise ValueError(
+            f"The time step dt={dt:.6g} s is unstable for this mesh and model: the CFL bound is "
+            f"{stable_dt:.6g} s. Use dt <= {stable_dt:.6g} s, or leave dt=None to choose it automatically."
+        )
+    return float(dt), int(np.ceil(end_time / dt - 1e-9))
+
+
+def simulate(
+    mesh: Mesh,
+    model: Model,
+    sources: Source | Sequence[Source],
+    receivers: Receivers,
+    end_time: float,
+    physics: str = "elastic",
+    dt: float | None = None,
+    precision: str = "float64",
+    keep_forward: bool = False,
+    output: str | None = None,
+    sponge_width: float | None = None,
+    tasks: Sequence[StepTask] = (),
+    progress: Callable[[int, int], None] | None = None,
+    operator: WaveOperator | None = None,
+) -> Simulation:
+    """Run a forward simulation and record seismograms.
+
+    Solves ``M u_tt + C u_t + K u = f`` for the chosen ``physics`` ("acoustic",
+    "sh", "elastic"; see ``engine.physics``) with the central-difference scheme.
+
+    Parameters
+    ----------
+    mesh, model : the discretisation and its material (SI units).
+    sources : one or more :class:`engine.Source` (normalisation in ``engine.sources``).
+    receivers : :class:`engine.Receivers`.
+    end_time : seconds; the run covers ``[0, end_time]``.
+    dt : time step in seconds; default 0.85 of the CFL bound (estimated from the
+        largest eigenvalue of M^-1 K). A dt above the bound raises ValueError.
+    precision : "float64" (default, for verification) or "float32" (about 2x faster).
+    keep_forward : keep what the adjoint needs (see ``engine.gradient``).
+    output : "displacement" (default; "pressure" for acoustic), "velocity" or
+        "acceleration" (central differences of the recorded field, consistent with the scheme).
+    sponge_width : metres of mass-proportional damping inside the absorbing sides.
+    tasks : extra :class:`StepTask` objects run after each step.
+    progress : optional ``progress(step, n_steps)`` callback, called every ~1 %.
+    operator : reuse a :class:`WaveOperator` built for the same mesh/model/physics.
+    """
+    phys = get_physics(physics)
+    dtype = resolve_precision(precision)
+    if operator is None:
+        operator = WaveOperator(mesh, model, phys, dtype, sponge_width=sponge_width)
+    out_name = _check_output(output, phys)
+    dt, n_steps = time_axis(float(end_time), dt, operator.stable_dt())
+    times = np.arange(n_steps + 1) * dt
+    src = SourceTerms.build(sources, mesh, phys, times, dtype)
+    rec = ReceiverTerms.build(receivers, mesh, dtype)
+
+    forward = None
+    all_tasks = list(tasks)
+    if keep_forward:
+        from .adjoint import ForwardStore  # the adjoint module owns what it needs to keep
+
+        forward = ForwardStore.create(operator, dt, n_steps)
+        all_tasks.append(forward)
+    state, record = run_time_loop(operator, src, rec, dt, n_steps, all_tasks, progress)
+    native = _to_dataarray(record, receivers, phys, times, phys.quantity, phys.units, dt)
+    seismograms = native if out_name == phys.quantity else differentiate(native, out_name)
+    return Simulation(
+        seismograms=seismograms,
+        displacement=native,
+        dt=dt,
+        n_steps=n_steps,
+        operator=operator,
+        sources=tuple([sources] if isinstance(sources, Source) else sources),
+        receivers=receivers,
+        output=out_name,
+        final_state=state,
+        forward=forward,
+        info={"precision": np.dtype(dtype).name},
+    )
+
+
+def run_time_loop(operator: WaveOperator, src: SourceTerms, rec: ReceiverTerms, dt: float, n_steps: int,
+                  tasks: Sequence[StepTask] = (), progress=None, state: WavefieldState | None = None,
+                  record: np.ndarray | None = None) -> tuple[WavefieldState, np.ndarray]:
+    """Advance from ``state`` (default: rest at step 0) to step ``n_steps``."""
+    dtype, nc, ng = operator.dtype, operator.n_components, operator.mesh.n_global
+    arrays = operator.stepping_arrays(dt)
+    if state is None:
+        state = WavefieldState(np.zeros((ng, nc), dtype), np.zeros((ng, nc), dtype), 0)
+    if record is None:
+        record = np.zeros((len(rec.nodes), nc, n_steps + 1), dtype=dtype)
+    ku = np.empty_like(state.u)
+    corr = np.zeros((len(arrays["damp_idx"]), nc), dtype=dtype)
+    dt_typed = dtype(dt)
+    u_flat, v_flat, ku_flat = state.u.reshape(-1), state.v.reshape(-1), ku.reshape(-1)
+    minv_flat = arrays["minv_dt"].reshape(-1)
+    every = max(1, n_steps // 100)
+    for task in tasks:
+        if task.should_run(state.step):
+            task.run(state.step, state.u, state.v)
+    for n in range(state.step, n_steps):
+        operator.stiffness(state.u, ku)
+        sk.add_sources_and_damping(ku, state.v, src.nodes, src.weights, src.samples, n, arrays["damp_idx"],
+                                   arrays["damp_p"], arrays["damp_q"], arrays["minv_dt"], corr)
+        sk.leapfrog_update(u_flat, v_flat, ku_flat, minv_flat, dt_typed)
+        sk.finish_step(state.u, state.v, corr, arrays["damp_idx"], dt_typed, rec.nodes, rec.weights, record, n + 1)
+        state.step = n + 1
+        for task in tasks:
+            if task.should_run(n + 1):
+                task.run(n + 1, state.u, state.v)
+        if progress is not None and ((n + 1) % every == 0 or n + 1 == n_steps):
+            progress(n + 1, n_steps)
+    return state, record
+
+
+def _check_output(output, physics: Physics) -> str:
+    if output is None or output == physics.quantity:
+        return physics.quantity
+    if physics.quantity == "displacement" and output in _OUTPUTS:
+        return output
+    valid = [physics.quantity] + (["velocity", "acceleration"] if physics.quantity == "displacement" else [])
+    raise ValueError(f"The 'output' parameter must be one of {valid} for the {physics.name!r} physics, but {output!r} was given.")
+
+
+def _to_dataarray(record, receivers, physics, times, quantity, units, dt) -> xr.DataArray:
+    return xr.DataArray(
+        np.asarray(record, dtype=np.float64),
+        dims=("receiver", "component", "time"),
+        coords={
+            "receiver": list(receivers.names),
+            "component": list(physics.components),
+            "time": times,
+            "x": ("receiver", receivers.locations[:, 0]),
+            "z": ("receiver", receivers.locations[:, 1]),
+        },
+        attrs={"quantity": quantity, "units": units, "physics": physics.name, "dt": dt},
+        name=quantity,
+    )
+
+
+def differentiate(field: xr.DataArray, output: str) -> xr.DataArray:
+    """Velocity or acceleration from the recorded displacement by the scheme's central
+    differences (one-sided at the ends). A linear operator: its transpose is
+    :func:`differentiate_transpose`, which the adjoint uses."""
+    dt = float(field.attrs["dt"])
+    data = field.values
+    if output == "velocity":
+        out = np.gradient(data, dt, axis=-1)
+        units = "m/s"
+    elif output == "acceleration":
+        out = np.zeros_like(data)
+        out[..., 1:-1] = (data[..., 2:] - 2 * data[..., 1:-1] + data[..., :-2]) / dt**2
+        units = "m/s^2"
+    else:
+        return field
+    return field.copy(data=out).assign_attrs(quantity=output, units=units).rename(output)
+
+
+def seismograms_to_stream(seismograms: xr.DataArray, starttime=None):
+    """Convert (receiver, component, time) seismograms to an ``obspy.Stream``."""
+    from obspy import Stream, Trace, UTCDateTime
+
+    start = UTCDateTime(0) if starttime is None else UTCDateTime(starttime)
+    times = seismograms["time"].values
+    dt = float(times[1] - times[0]) if len(times) > 1 else 1.0
+    traces = []
+    for name in seismograms["receiver"].values:
+        net, _, sta = str(name).rpartition(".")
+        for comp in seismograms["component"].values:
+            data = np.ascontiguousarray(seismograms.sel(receiver=name, component=comp).values)
+            tr = Trace(data=data)
+            tr.stats.network = net[:2] if net else "XX"
+            tr.stats.station = sta[:5]
+            tr.stats.channel = f"BX{comp}"
+            tr.stats.delta = dt
+            tr.stats.starttime = start + float(times[0])
+            tr.stats.units = seismograms.attrs.get("units", "")
+            traces.append(tr)
+    return Stream(traces)

@@ -1,0 +1,128 @@
+"""Point sources and their discretisation on the mesh.
+
+Three kinds, each a body-force density ``f(x, t) = stf(t) * (...)``:
+
+* ``point_force``: ``f = F delta(x - x_s)``; F per unit length in 2D (N/m), components
+  (X, Z) for P-SV or (Y,) for SH.
+* ``moment_tensor``: ``f_j = -M_jk d/dx_k delta(x - x_s)`` (N m / m in 2D); P-SV takes
+  ((Mxx, Mxz), (Mxz, Mzz)), SH takes (Myx, Myz). An explosion M = M0 I pushes outward.
+* ``pressure``: ``s(t) delta(x - x_s)`` on the right-hand side of the acoustic equation.
+
+The weak form makes the nodal forces exact: ``F phi_a(x_s)`` for forces and
+``M_jk d phi_a / d x_k (x_s)`` for moment tensors, with phi the element's Lagrange basis.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mesh import Mesh
+
+__all__ = ["Source", "SourceTerms"]
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    location: tuple
+    stf: Callable
+    vector: tuple | None = None  # force components, or flattened tensor
+    name: str = "source"
+
+    @classmethod
+    def point_force(cls, location: Sequence[float], force: Sequence[float] | float, stf: Callable, name: str = "source") -> "Source":
+        """A point force (N/m in 2D): ``force`` = (fx, fz) for elastic, (fy,) or a scalar for SH."""
+        f = tuple(float(v) for v in np.atleast_1d(force))
+        if len(f) not in (1, 2):
+            raise ValueError(f"The 'force' parameter must have 1 (SH) or 2 (P-SV) components, but {force!r} was given.")
+        return cls("force", _location(location), _callable(stf), f, name)
+
+    @classmethod
+    def moment_tensor(cls, location: Sequence[float], tensor, stf: Callable, name: str = "source") -> "Source":
+        """A moment-tensor source: ((Mxx, Mxz), (Mxz, Mzz)) for P-SV or (Myx, Myz) for SH."""
+        m = np.asarray(tensor, dtype=float)
+        if m.shape == (2, 2):
+            if not np.isclose(m[0, 1], m[1, 0]):
+                raise ValueError(f"The moment tensor must be symmetric, but {m.tolist()} was given.")
+        elif m.shape != (2,):
+            raise ValueError(
+                f"The 'tensor' parameter must be 2 x 2 (P-SV) or have 2 entries (Myx, Myz) for SH, but {m.tolist()} was given."
+            )
+        return cls("moment_tensor", _location(location), _callable(stf), tuple(m.ravel().tolist()), name)
+
+    @classmethod
+    def pressure(cls, location: Sequence[float], stf: Callable, name: str = "source") -> "Source":
+        """A pressure (volume-injection) source for the acoustic physics."""
+        return cls("pressure", _location(location), _callable(stf), None, name)
+
+    def nodal_weights(self, mesh: Mesh, n_components: int, physics_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(global nodes (n,), weights (n, n_components)) of this source on the mesh."""
+        element, phi, grad = mesh.interpolation(self.location)
+        nodes = mesh.ibool[element].ravel()
+        phi = phi.ravel()
+        grad = grad.reshape(-1, mesh.ndim)
+        if self.kind == "pressure":
+            if physics_name != "acoustic":
+                raise ValueError(f"A pressure source needs the acoustic physics, not {physics_name!r}; use a point force or moment tensor.")
+            return nodes, phi[:, None]
+        if physics_name == "acoustic":
+            raise ValueError(f"The acoustic physics takes pressure sources, but a {self.kind} source was given.")
+        if self.kind == "force":
+            if len(self.vector) != n_components:
+                raise ValueError(
+                    f"The {physics_name!r} physics needs a force with {n_components} component(s), but {self.vector} was given."
+                )
+            return nodes, phi[:, None] * np.asarray(self.vector)[None, :]
+        m = np.asarray(self.vector)
+        if n_components == 2:
+            if m.size != 4:
+                raise ValueError("The elastic (P-SV) physics needs a 2 x 2 moment tensor ((Mxx, Mxz), (Mxz, Mzz)).")
+            return nodes, grad @ m.reshape(2, 2).T
+        if m.size != 2:
+            raise ValueError("The SH physics needs a moment tensor given as (Myx, Myz).")
+        return nodes, (grad @ m)[:, None]
+
+
+@dataclass(frozen=True)
+class SourceTerms:
+    """All sources of a run, discretised: the right-hand side is
+    ``f[nodes[s, p], c] += weights[s, p, c] * samples[s, n]`` at step n."""
+
+    nodes: np.ndarray  # (n_sources, n_points) int64
+    weights: np.ndarray  # (n_sources, n_points, n_components)
+    samples: np.ndarray  # (n_sources, n_steps + 1)
+
+    @classmethod
+    def build(cls, sources, mesh, physics, times, dtype) -> "SourceTerms":
+        if isinstance(sources, Source):
+            sources = [sources]
+        if not sources:
+            raise ValueError("At least one source is needed; give a list of engine.Source objects.")
+        nodes, weights, samples = [], [], []
+        for s in sources:
+            if not isinstance(s, Source):
+                raise TypeError(f"Sources must be engine.Source objects, but {type(s).__name__} was given.")
+            n, w = s.nodal_weights(mesh, physics.n_components, physics.name)
+            nodes.append(n)
+            weights.append(w)
+            samples.append(np.asarray(s.stf(times), dtype=float))
+        return cls(
+            nodes=np.array(nodes, dtype=np.int64),
+            weights=np.ascontiguousarray(weights, dtype=dtype),
+            samples=np.ascontiguousarray(samples, dtype=dtype),
+        )
+
+
+def _location(location) -> tuple:
+    loc = tuple(float(v) for v in np.atleast_1d(location))
+    if not all(np.isfinite(loc)):
+        raise ValueError(f"The source location must be finite, but {location!r} was given.")
+    return loc
+
+
+def _callable(stf):
+    if not callable(stf):
+        raise TypeError(f"The 'stf' parameter must be a callable stf(t) -> array (see engine.stf), but {stf!r} was given.")
+    return stf

@@ -1,0 +1,99 @@
+"""Source time functions: callables ``stf(t) -> array`` with a serialisable description.
+
+Normalisation: ``ricker`` peaks at 1; ``gaussian`` has unit area (so the wavefield is the
+Green's function smoothed by it); ``gaussian_derivative`` is its time derivative;
+``heaviside`` is the band-limited step, the integral of ``gaussian`` (0 before, 1 after).
+Times are in seconds; ``delay`` is the centre of the pulse.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.special import erf
+
+__all__ = ["SourceTimeFunction", "ricker", "gaussian", "gaussian_derivative", "heaviside", "from_dict"]
+
+
+@dataclass(frozen=True)
+class SourceTimeFunction:
+    """A named wavelet: ``kind`` in ("ricker", "gaussian", "gaussian_derivative", "heaviside")."""
+
+    kind: str
+    delay: float
+    center_frequency: float | None = None
+    half_duration: float | None = None
+
+    def __call__(self, t) -> np.ndarray:
+        t = np.asarray(t, dtype=float) - self.delay
+        if self.kind == "ricker":
+            a = (np.pi * self.center_frequency * t) ** 2
+            return (1.0 - 2.0 * a) * np.exp(-a)
+        sigma = self.sigma
+        if self.kind == "gaussian":
+            return np.exp(-0.5 * (t / sigma) ** 2) / (sigma * np.sqrt(2.0 * np.pi))
+        if self.kind == "gaussian_derivative":
+            return -t / sigma**2 * np.exp(-0.5 * (t / sigma) ** 2) / (sigma * np.sqrt(2.0 * np.pi))
+        return 0.5 * (1.0 + erf(t / (sigma * np.sqrt(2.0))))
+
+    @property
+    def sigma(self) -> float:
+        """Standard deviation of the Gaussian; the half duration is taken as 1.628 sigma
+        (the convention of SPECFEM's CMT half durations)."""
+        return self.half_duration / 1.628
+
+    @property
+    def max_frequency(self) -> float:
+        """Frequency above which the spectrum is below ~1e-3 of its peak (for meshing)."""
+        if self.kind == "ricker":
+            return 2.5 * self.center_frequency
+        return 3.7 / (2.0 * np.pi * self.sigma)
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _positive(name: str, value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"The '{name}' parameter must be a positive number, but {value!r} was given.") from None
+    if not value > 0:
+        raise ValueError(f"The '{name}' parameter must be positive, but {value!r} was given.")
+    return value
+
+
+def ricker(center_frequency: float, delay: float | None = None) -> SourceTimeFunction:
+    """Ricker wavelet (second derivative of a Gaussian, peak value 1 at ``delay``).
+    The default delay, 1.2 / f, lets it start from (numerically) zero."""
+    f = _positive("center_frequency", center_frequency)
+    return SourceTimeFunction("ricker", float(1.2 / f if delay is None else delay), center_frequency=f)
+
+
+def gaussian(half_duration: float, delay: float | None = None) -> SourceTimeFunction:
+    """Unit-area Gaussian pulse; the default delay (5 sigma) lets it start from zero."""
+    h = _positive("half_duration", half_duration)
+    return SourceTimeFunction("gaussian", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
+
+
+def gaussian_derivative(half_duration: float, delay: float | None = None) -> SourceTimeFunction:
+    """Time derivative of :func:`gaussian` (a velocity-type pulse)."""
+    h = _positive("half_duration", half_duration)
+    return SourceTimeFunction("gaussian_derivative", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
+
+
+def heaviside(half_duration: float, delay: float | None = None) -> SourceTimeFunction:
+    """Band-limited Heaviside step: the integral of :func:`gaussian` (a moment-rate step)."""
+    h = _positive("half_duration", half_duration)
+    return SourceTimeFunction("heaviside", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
+
+
+_KINDS = {"ricker": ricker, "gaussian": gaussian, "gaussian_derivative": gaussian_derivative, "heaviside": heaviside}
+
+
+def from_dict(d: dict) -> SourceTimeFunction:
+    """Rebuild a wavelet from :meth:`SourceTimeFunction.to_dict`."""
+    kind = d.get("kind")
+    if kind not in _KINDS:
+        raise ValueError(f"Unknown source time function {kind!r}; valid kinds are {sorted(_KINDS)}.")
+    return SourceTimeFunction(**d)

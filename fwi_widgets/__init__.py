@@ -1,0 +1,1 @@
+"""fwi_widgets: the interactive FWI application (project, workflow, state, views)."""
