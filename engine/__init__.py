@@ -10,11 +10,12 @@ Pure numerics: imports numpy, numba, scipy and xarray only (never traitlets or w
 >>> sim.seismograms.dims
 ('receiver', 'component', 'time')
 """
-from . import mesh, physics, stf
+from . import mesh, misfit, physics, stf
+from .adjoint import StoragePolicy, gradient, volumetric_kernel
 from .gll import gll
 from .model import Model
 from .receivers import Receivers
 from .solver import Simulation, simulate
 from .sources import Source
 
-__all__ = ["mesh", "physics", "stf", "gll", "Model", "Receivers", "Source", "Simulation", "simulate"]
+__all__ = ["mesh", "misfit", "physics", "stf", "gll", "gradient", "volumetric_kernel", "StoragePolicy", "Model", "Receivers", "Source", "Simulation", "simulate"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["kernel", "parallel_kernel"]
+__all__ = ["kernel", "inline_kernel", "parallel_kernel"]
 
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -21,3 +21,9 @@ def kernel(func):
 def parallel_kernel(func):
     """Compile a kernel that uses ``numba.prange``; threads follow ``numba.set_num_threads``."""
     return numba.njit(parallel=True, **_OPTIONS)(func)
+
+
+def inline_kernel(func):
+    """A helper inlined into its caller at Numba IR level, so loop bounds that are
+    compile-time constants in the caller stay constant (and vectorise) inside it."""
+    return numba.njit(inline="always", **_OPTIONS)(func)

@@ -64,8 +64,11 @@ class WaveOperator:
             for e, f in mesh.side_sets.get("free_surface", np.zeros((0, 2), int)):
                 j, i = mesh.face_points(int(f))
                 self.dirichlet[mesh.ibool[e][j, i]] = True
+        self.sponge = np.zeros(mesh.n_global)  # mass-proportional damping rate d(x), 1/s
         self.damping = self._damping_blocks()
         self._stable_dt = None
+        self._no_field = np.zeros((1, physics.n_components), dtype=dtype)
+        self._no_sens = np.zeros((1,) * 4 + (self.material.shape[-1],), dtype=np.float64)
 
     @property
     def n_components(self) -> int:
@@ -75,7 +78,18 @@ class WaveOperator:
     def stiffness(self, u: np.ndarray, ku: np.ndarray) -> None:
         """ku = K u for (n_global, n_comp) arrays in the operator's precision."""
         b = self.blocks
-        self.physics.kernel(u, ku, b.ibool, b.count, b.ptr, self.geom, self.material, self.dmat, b.points)
+        self.physics.kernel(u, ku, b.ibool, b.count, b.ptr, self.geom, self.material, self.dmat,
+                            self._no_field, self._no_sens, False, b.points)
+
+    def stiffness_and_sensitivity(self, u: np.ndarray, ku: np.ndarray, fwd: np.ndarray, sens: np.ndarray) -> None:
+        """ku = K u, and sens += d(u^T K fwd)/d(coefficients) per point (blocked layout,
+        float64, shaped like ``new_sensitivity()``)."""
+        b = self.blocks
+        self.physics.kernel(u, ku, b.ibool, b.count, b.ptr, self.geom, self.material, self.dmat,
+                            fwd, sens, True, b.points)
+
+    def new_sensitivity(self) -> np.ndarray:
+        return np.zeros(self.material.shape, dtype=np.float64)
 
     def _damping_blocks(self) -> dict:
         mesh, nc = self.mesh, self.n_components
@@ -116,6 +130,7 @@ class WaveOperator:
         d0 = 3.0 * self.physics.max_velocity(self.model) * np.log(1e3) / (2.0 * width)
         d = d0 * ((width - dist[inside]) / width) ** 2
         eye = np.eye(self.n_components)
+        self.sponge[inside] = d
         for node, dn in zip(inside, d):
             damping.setdefault(int(node), np.zeros_like(eye))
             damping[int(node)] += 2.0 * dn * self.mass[node] * eye

@@ -118,7 +118,7 @@ def simulate(
     physics: str = "elastic",
     dt: float | None = None,
     precision: str = "float64",
-    keep_forward: bool = False,
+    keep_forward=False,
     output: str | None = None,
     sponge_width: float | None = None,
     tasks: Sequence[StepTask] = (),
@@ -139,7 +139,9 @@ def simulate(
     dt : time step in seconds; default 0.85 of the CFL bound (estimated from the
         largest eigenvalue of M^-1 K). A dt above the bound raises ValueError.
     precision : "float64" (default, for verification) or "float32" (about 2x faster).
-    keep_forward : keep what the adjoint needs (see ``engine.gradient``).
+    keep_forward : keep what the adjoint needs (see ``engine.gradient``): True for the
+        default :class:`engine.adjoint.StoragePolicy` (full storage up to 2 GiB, else
+        checkpoints), or a StoragePolicy.
     output : "displacement" (default; "pressure" for acoustic), "velocity" or
         "acceleration" (central differences of the recorded field, consistent with the scheme).
     sponge_width : metres of mass-proportional damping inside the absorbing sides.
@@ -162,7 +164,8 @@ def simulate(
     if keep_forward:
         from .adjoint import ForwardStore  # the adjoint module owns what it needs to keep
 
-        forward = ForwardStore.create(operator, dt, n_steps)
+        forward = ForwardStore.create(operator, dt, n_steps, keep_forward)
+        forward.sources = src
         all_tasks.append(forward)
     state, record = run_time_loop(operator, src, rec, dt, n_steps, all_tasks, progress)
     native = _to_dataarray(record, receivers, phys, times, phys.quantity, phys.units, dt)

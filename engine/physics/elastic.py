@@ -23,7 +23,7 @@ def love_parameters(model) -> tuple:
     rho = model["rho"]
     if all(n in model for n in _ISO):
         vp, vs = model["vp"], model["vs"]
-        bad = vs >= vp / np.sqrt(2.0)
+        bad = np.zeros(1, bool) if np.iscomplexobj(vp) else vs >= vp / np.sqrt(2.0)
         if np.any(bad):
             raise ValueError(
                 "Elastic models need vs < vp / sqrt(2) (a non-negative Lame lambda), but "
@@ -36,7 +36,7 @@ def love_parameters(model) -> tuple:
     c = rho * model["vpv"] ** 2
     l = rho * model["vsv"] ** 2
     f = model["eta"] * (a - 2.0 * l)
-    if np.any(a * c - f**2 <= 0) or np.any(l <= 0):
+    if not np.iscomplexobj(a) and (np.any(a * c - f**2 <= 0) or np.any(l <= 0)):
         raise ValueError(
             "The VTI model is not positive definite (it needs A C > F^2 and vsv > 0); check eta and the velocities."
         )
