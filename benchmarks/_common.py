@@ -197,9 +197,12 @@ def run_isolated(script: str | Path, args: Sequence[str], threads: int, timeout:
     tail of its stderr if it failed.
     """
     env = dict(os.environ, NUMBA_NUM_THREADS=str(int(threads)))
-    proc = subprocess.run(
-        [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=timeout
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s", "stderr_tail": ""}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(_RESULT_MARKER):
             return json.loads(line[len(_RESULT_MARKER):])

@@ -26,10 +26,12 @@ Usage::
     python benchmarks/bench_forward.py                       # everything, ~5 minutes on 2 cores
     python benchmarks/bench_forward.py --physics elastic --precision float32 --steps 500
     python benchmarks/bench_forward.py --json > forward.json # JSON on stdout, table on stderr
+    python benchmarks/bench_forward.py --update --rerun-noisy # rerun what the last run flagged
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -74,6 +76,10 @@ SOURCES = {
 # A run is flagged as disturbed when other processes kept more than this many cores
 # busy on average during its time loop (the machine has two).
 BACKGROUND_LIMIT_CORES = 0.25
+MIN_LOOP_FOR_LOAD_S = 0.5
+# A configuration that needs longer than this (a 2-thread run on a busy machine can be
+# 20x slower) is given up and reported as failed rather than holding the rest up.
+CHILD_TIMEOUT_S = 900.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "forward.json"
 
 
@@ -159,7 +165,8 @@ def run_one(physics: str, precision: str, threads: int, steps: int, elements: tu
             "loop_s": wall,
             "simulate_overhead_s": total - wall,
             "cpu_utilisation": cpu / (wall * threads),
-            "background_cores": (busy - cpu) / wall,
+            # /proc/stat counts in 10 ms ticks: too coarse to say anything about short loops.
+            "background_cores": (busy - cpu) / wall if wall >= MIN_LOOP_FOR_LOAD_S else None,
             "chunk_ms_per_step": watch.chunk_ms_per_step(),
         })
         final_u = sim.final_state.u.copy()
@@ -259,61 +266,107 @@ def _child_args(args, physics: str, precision: str, threads: int) -> list[str]:
 
 def _disturbed(result: dict) -> bool:
     """True when other processes shared the cores, or the repeats disagree by > 10 %."""
-    times = result["loop_s_all"]
-    return result["background_cores"] > BACKGROUND_LIMIT_CORES or max(times) > 1.10 * min(times)
+    times, background = result["loop_s_all"], result["background_cores"]
+    return (background is not None and background > BACKGROUND_LIMIT_CORES) or max(times) > 1.10 * min(times)
+
+
+def _measure(script: Path, args, config: tuple[str, str, int], label: str, log) -> dict:
+    """Run one configuration, rerunning it (up to ``args.retries`` times) while its runs
+    are disturbed and the machine has become quiet again; returns the fastest run."""
+    physics, precision, threads = config
+    attempts = []
+    for attempt in range(1 + args.retries):
+        background = wait_for_quiet(BACKGROUND_LIMIT_CORES, args.quiet_wait)
+        busy = background > BACKGROUND_LIMIT_CORES
+        if busy and attempts:
+            log(f"  the machine is still busy ({background:.2f} cores used by others): no rerun")
+            break
+        if busy:
+            log(f"  the machine is busy ({background:.2f} cores used by others) after "
+                f"{args.quiet_wait:.0f} s; measuring anyway")
+        result = run_isolated(script, _child_args(args, physics, precision, threads), threads=threads,
+                              timeout=CHILD_TIMEOUT_S)
+        attempts.append(result)
+        if "error" in result:
+            log(f"{label} {physics} {precision} {threads} thread(s): FAILED ({result['error']})\n"
+                f"{result.get('stderr_tail', '')}")
+            break
+        log(f"{label} {physics:8s} {precision} {threads} thread(s): {result['ms_per_step']:.3f} ms/step, "
+            f"{result['gll_updates_per_s'] / 1e6:.1f} M GLL-point updates/s, "
+            f"background load {_cores(result['background_cores'])}" + (" (disturbed)" if _disturbed(result) else ""))
+        if not _disturbed(result):
+            break
+    good = [a for a in attempts if "error" not in a]
+    if not good:
+        return {"physics": physics, "precision": precision, "threads": threads, **attempts[-1]}
+    # The least disturbed estimate of the configuration's own speed is its fastest run.
+    best = dict(min(good, key=lambda r: r["loop_s"]))
+    best["attempts"] = len(attempts)
+    best["loop_s_attempts"] = [a["loop_s"] for a in good]
+    best["disturbed"] = _disturbed(best)
+    return best
+
+
+def _cores(value: float | None) -> str:
+    return "not measured (loop too short)" if value is None else f"{value:.2f} cores"
+
+
+def _settings(args) -> dict:
+    return {
+        "elements": list(args.elements), "order": ORDER, "steps": args.steps, "repeats": args.repeats,
+        "warmup_steps": args.warmup_steps, "absorbing": list(ABSORBING), "courant": COURANT,
+        "vp": VP, "vs": VS, "rho": RHO, "source": list(SOURCE_LOCATION),
+        "receivers": [list(r) for r in RECEIVER_LOCATIONS], "center_frequency_hz": CENTER_FREQUENCY,
+    }
+
+
+def _key(result: dict) -> tuple[str, str, int]:
+    return result["physics"], result["precision"], result["threads"]
 
 
 def run_all(args, log) -> dict:
+    """Measure the selected configurations; with ``--update``, merge them into the
+    results already in ``--out`` (same settings), replacing the configurations rerun."""
     script = Path(__file__).resolve()
+    settings = _settings(args)
+    previous: dict = {}
+    if args.update and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        old = {k: v for k, v in previous.get("settings", {}).items() if k in settings}
+        if old != settings:
+            raise SystemExit(f"--update: {args.out} was measured with other settings ({old}); "
+                             f"rerun without --update, or with the same --steps/--elements/--repeats.")
     configs = _configurations(args)
-    log(f"Warming Numba's cache for {args.physics} x {args.precision} ...")
-    cache = run_isolated(script, ["--warm-cache", "--physics", *args.physics, "--precision", *args.precision],
-                         threads=max(args.threads))
-    if "error" in cache:
+    if args.rerun_noisy:
+        noisy = {_key(r) for r in previous.get("results", []) if r.get("disturbed") or "loop_s" not in r}
+        configs = [c for c in configs if c in noisy]
+        log(f"Rerunning {len(configs)} noisy or failed configuration(s): {configs}")
+    code = code_version(Path(__file__).resolve().parents[1], "engine")
+    physics = sorted({p for p, _, _ in configs}, key=PHYSICS.index)
+    precisions = sorted({q for _, q, _ in configs}, key=PRECISIONS.index)
+    cache = {"error": "nothing to run"}
+    if configs:
+        log(f"Warming Numba's cache for {physics} x {precisions} ...")
+        cache = run_isolated(script, ["--warm-cache", "--physics", *physics, "--precision", *precisions],
+                             threads=max(args.threads), timeout=CHILD_TIMEOUT_S)
+    if "error" in cache and configs:
         log(f"  cache warm-up failed ({cache['error']}):\n{cache.get('stderr_tail', '')}")
-    results = []
-    for k, (physics, precision, threads) in enumerate(configs, 1):
-        attempts = []
-        for attempt in range(1 + args.retries):
-            background = wait_for_quiet(BACKGROUND_LIMIT_CORES, args.quiet_wait)
-            if background > BACKGROUND_LIMIT_CORES:
-                log(f"  the machine is still busy ({background:.2f} cores used by others) after "
-                    f"{args.quiet_wait:.0f} s; measuring anyway")
-            result = run_isolated(script, _child_args(args, physics, precision, threads), threads=threads)
-            attempts.append(result)
-            if "error" in result:
-                log(f"[{k}/{len(configs)}] {physics} {precision} {threads} thread(s): FAILED "
-                    f"({result['error']})\n{result.get('stderr_tail', '')}")
-                break
-            log(f"[{k}/{len(configs)}] {physics:8s} {precision} {threads} thread(s): "
-                f"{result['ms_per_step']:.3f} ms/step, {result['gll_updates_per_s'] / 1e6:.1f} M GLL-point updates/s, "
-                f"background load {result['background_cores']:.2f} cores"
-                + (" (disturbed: rerunning)" if _disturbed(result) and attempt < args.retries else ""))
-            if not _disturbed(result):
-                break
-        good = [a for a in attempts if "error" not in a]
-        if good:
-            # The least disturbed estimate of the configuration's own speed is its fastest run.
-            best = dict(min(good, key=lambda r: r["loop_s"]))
-            best["attempts"] = len(attempts)
-            best["loop_s_attempts"] = [a["loop_s"] for a in good]
-            best["disturbed"] = _disturbed(best)
-        else:
-            best = {"physics": physics, "precision": precision, "threads": threads, **attempts[-1]}
-        results.append(best)
+    merged = {_key(r): r for r in previous.get("results", [])}
+    for k, config in enumerate(configs, 1):
+        result = _measure(script, args, config, f"[{k}/{len(configs)}]", log)
+        # Merged files may mix code versions and dates: each result says which it measured.
+        result["engine_sources_sha1"] = code["engine_sources_sha1"]
+        result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        merged[config] = result
+    results = sorted(merged.values(), key=lambda r: (PHYSICS.index(r["physics"]), PRECISIONS.index(r["precision"]),
+                                                     r["threads"]))
     _add_comparisons(results)
     return {
         "benchmark": "forward",
         "description": "SPECFEM2D reference case of shared/design/NUMERICS.md run with the engine",
         "machine": machine_info(),
-        "code": code_version(Path(__file__).resolve().parents[1], "engine"),
-        "settings": {
-            "elements": list(args.elements), "order": ORDER, "steps": args.steps, "repeats": args.repeats,
-            "warmup_steps": args.warmup_steps, "retries": args.retries,
-            "quiet_wait_s": args.quiet_wait, "absorbing": list(ABSORBING),
-            "courant": COURANT, "vp": VP, "vs": VS, "rho": RHO, "source": list(SOURCE_LOCATION),
-            "receivers": [list(r) for r in RECEIVER_LOCATIONS], "center_frequency_hz": CENTER_FREQUENCY,
-        },
+        "code": code,
+        "settings": {**settings, "retries": args.retries, "quiet_wait_s": args.quiet_wait},
         "reference": {"name": "SPECFEM2D 8.1, serial Fortran, float32, NGLL=5", "figures": SPECFEM2D_REFERENCE},
         **({} if "error" in cache else cache),
         "results": results,
@@ -427,6 +480,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=1, help="reruns of a configuration flagged as disturbed")
     p.add_argument("--quiet-wait", type=float, default=60.0,
                    help="seconds to wait, before each run, for other processes to leave the cores idle")
+    p.add_argument("--update", action="store_true",
+                   help="merge into the results already in --out, replacing the configurations run now")
+    p.add_argument("--rerun-noisy", action="store_true",
+                   help="with --update: run only the selected configurations --out marks noisy or failed")
     p.add_argument("--json", action="store_true", help="print the JSON to stdout (the table goes to stderr)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file to write (default {DEFAULT_OUT})")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child run: one configuration
@@ -448,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.retries < 0:
         parser.error(f"The 'retries' parameter must be non-negative, but {args.retries} was given.")
+    if args.rerun_noisy and not args.update:
+        parser.error("--rerun-noisy needs --update (it reads the noisy configurations from --out).")
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -455,8 +514,6 @@ def main(argv: list[str] | None = None) -> int:
     payload = run_all(args, log)
     table = render_table(payload)
     if args.json:
-        import json
-
         print(table, file=sys.stderr)
         print(json.dumps(payload, indent=2))
     else:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import erf
 
-__all__ = ["SourceTimeFunction", "ricker", "gaussian", "gaussian_derivative", "heaviside", "from_dict"]
+__all__ = ["SourceTimeFunction", "ricker", "gaussian", "gaussian_derivative", "heaviside", "filtered_heaviside", "from_dict"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,12 @@ class SourceTimeFunction:
     delay: float
     center_frequency: float | None = None
     half_duration: float | None = None
+    min_period: float | None = None
+    max_period: float | None = None
 
     def __call__(self, t) -> np.ndarray:
+        if self.kind == "filtered_heaviside":
+            return _filtered_heaviside_samples(self.min_period, self.max_period, self.delay, np.asarray(t, dtype=float))
         t = np.asarray(t, dtype=float) - self.delay
         if self.kind == "ricker":
             a = (np.pi * self.center_frequency * t) ** 2
@@ -47,6 +51,8 @@ class SourceTimeFunction:
         """Frequency above which the spectrum is below ~1e-3 of its peak (for meshing)."""
         if self.kind == "ricker":
             return 2.5 * self.center_frequency
+        if self.kind == "filtered_heaviside":
+            return 1.0 / self.min_period
         return 3.7 / (2.0 * np.pi * self.sigma)
 
     def to_dict(self) -> dict:
@@ -88,7 +94,28 @@ def heaviside(half_duration: float, delay: float | None = None) -> SourceTimeFun
     return SourceTimeFunction("heaviside", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
 
 
-_KINDS = {"ricker": ricker, "gaussian": gaussian, "gaussian_derivative": gaussian_derivative, "heaviside": heaviside}
+def filtered_heaviside(min_period: float, max_period: float, delay: float = 0.0) -> SourceTimeFunction:
+    """A unit step at ``delay`` band-passed to [1/max_period, 1/min_period] by a causal
+    4th-order Butterworth filter (as used for period-band simulations: the synthetics
+    then need no further filtering, and observed data are processed with the same filter)."""
+    lo, hi = _positive("min_period", min_period), _positive("max_period", max_period)
+    if not hi > lo:
+        raise ValueError(f"The 'max_period' parameter must exceed 'min_period' ({lo!r}), but {hi!r} was given.")
+    return SourceTimeFunction("filtered_heaviside", float(delay), min_period=lo, max_period=hi)
+
+
+def _filtered_heaviside_samples(min_period, max_period, delay, t):
+    from scipy.signal import butter, sosfilt
+
+    dt = min_period / 100.0
+    n = int(np.ceil((max(np.max(t, initial=0.0) - delay, 0.0)) / dt)) + 2
+    sos = butter(4, [1.0 / max_period, 1.0 / min_period], btype="bandpass", fs=1.0 / dt, output="sos")
+    samples = sosfilt(sos, np.ones(n))
+    return np.interp(t - delay, np.arange(n) * dt, samples, left=0.0, right=samples[-1])
+
+
+_KINDS = {"ricker": ricker, "gaussian": gaussian, "gaussian_derivative": gaussian_derivative, "heaviside": heaviside,
+          "filtered_heaviside": filtered_heaviside}
 
 
 def from_dict(d: dict) -> SourceTimeFunction:

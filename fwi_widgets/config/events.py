@@ -1,0 +1,134 @@
+"""Events and stations (with obspy Catalog / Inventory in and out)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._base import Configuration, name_string, positive, register
+
+__all__ = ["Event", "Station", "EventCollection", "event_name"]
+
+
+@register
+@dataclass(frozen=True)
+class Station(Configuration):
+    """A receiver: ``network.station`` with a geographic position (or ``position`` (x, z)
+    in metres for box domains)."""
+
+    network: str
+    station: str
+    latitude: float | None = None
+    longitude: float | None = None
+    elevation_in_m: float = 0.0
+    position: tuple | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.network}.{self.station}"
+
+
+@register
+@dataclass(frozen=True)
+class Event(Configuration):
+    """An earthquake: origin time (ISO 8601), hypocentre, magnitude and moment tensor
+    (N m; r up, t south, p east, GCMT convention), or ``position`` (x, z) for box domains."""
+
+    name: str
+    origin_time: str
+    latitude: float | None = None
+    longitude: float | None = None
+    depth_in_m: float = 0.0
+    magnitude: float = 5.0
+    moment_tensor: dict | None = None
+    half_duration_in_seconds: float = 0.0
+    region: str = ""
+    position: tuple | None = None
+
+    def __post_init__(self):
+        name_string(self.name, "event name")
+        positive("depth_in_m", self.depth_in_m, allow_zero=True)
+
+    @property
+    def scalar_moment(self) -> float:
+        """M0 in N m: from the tensor when given, else from Mw (Hanks & Kanamori)."""
+        if self.moment_tensor:
+            m = self.moment_tensor
+            t = np.array([[m["mrr"], m["mrt"], m["mrp"]], [m["mrt"], m["mtt"], m["mtp"]], [m["mrp"], m["mtp"], m["mpp"]]])
+            return float(np.sqrt(0.5 * np.sum(t * t)))
+        return float(10 ** (1.5 * self.magnitude + 9.1))
+
+
+def event_name(region: str, magnitude: float, origin_time) -> str:
+    """The seed's naming rule: ``event_<REGION>_Mag_<m.mm>_<YYYY-MM-DD-HH-MM>``."""
+    from obspy import UTCDateTime
+
+    t = UTCDateTime(origin_time)
+    clean = "_".join(region.upper().replace(",", " ").split())
+    return f"event_{clean}_Mag_{magnitude:.2f}_{t.strftime('%Y-%m-%d-%H-%M')}"
+
+
+@register
+@dataclass(frozen=True)
+class EventCollection(Configuration):
+    """Events and the stations that record them (every station records every event)."""
+
+    events: list = field(default_factory=list)
+    stations: list = field(default_factory=list)
+
+    def __post_init__(self):
+        names = [e.name for e in self.events]
+        if len(set(names)) != len(names):
+            raise ValueError("Event names must be unique.")
+        codes = [s.name for s in self.stations]
+        if len(set(codes)) != len(codes):
+            raise ValueError("Station codes (NET.STA) must be unique.")
+
+    @classmethod
+    def from_obspy(cls, catalog, inventory) -> "EventCollection":
+        """Events from an obspy ``Catalog`` (named by the seed's rule) and stations from an ``Inventory``."""
+        events = []
+        for ev in catalog:
+            origin = ev.preferred_origin() or ev.origins[0]
+            mag = ev.preferred_magnitude() or (ev.magnitudes[0] if ev.magnitudes else None)
+            region = ev.event_descriptions[0].text if ev.event_descriptions else "UNKNOWN_REGION"
+            tensor = None
+            fm = ev.preferred_focal_mechanism() or (ev.focal_mechanisms[0] if ev.focal_mechanisms else None)
+            if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.tensor is not None:
+                t = fm.moment_tensor.tensor
+                tensor = {k: float(getattr(t, f"m_{k[1:]}")) for k in ("mrr", "mtt", "mpp", "mrt", "mrp", "mtp")}
+            magnitude = float(mag.mag) if mag is not None else 5.0
+            events.append(Event(
+                name=event_name(region, magnitude, origin.time), origin_time=str(origin.time),
+                latitude=float(origin.latitude), longitude=float(origin.longitude),
+                depth_in_m=float(origin.depth or 0.0), magnitude=magnitude, moment_tensor=tensor, region=region,
+            ))
+        stations = [
+            Station(network=net.code, station=sta.code, latitude=float(sta.latitude), longitude=float(sta.longitude),
+                    elevation_in_m=float(sta.elevation or 0.0))
+            for net in inventory for sta in net
+        ]
+        return cls(events=events, stations=stations)
+
+    def to_obspy(self):
+        """(Catalog, Inventory) of these events and stations."""
+        from obspy import UTCDateTime
+        from obspy.core.event import Catalog, Event as ObsEvent, EventDescription, FocalMechanism, Magnitude, MomentTensor, Origin, Tensor
+        from obspy.core.inventory import Inventory, Network, Station as ObsStation
+
+        cat = Catalog()
+        for e in self.events:
+            ev = ObsEvent(resource_id=f"smi:fwi-widgets/{e.name}")
+            ev.origins.append(Origin(time=UTCDateTime(e.origin_time), latitude=e.latitude, longitude=e.longitude, depth=e.depth_in_m))
+            ev.magnitudes.append(Magnitude(mag=e.magnitude, magnitude_type="Mw"))
+            ev.event_descriptions.append(EventDescription(text=e.region or e.name, type="region name"))
+            if e.moment_tensor:
+                m = e.moment_tensor
+                tensor = Tensor(m_rr=m["mrr"], m_tt=m["mtt"], m_pp=m["mpp"], m_rt=m["mrt"], m_rp=m["mrp"], m_tp=m["mtp"])
+                ev.focal_mechanisms.append(FocalMechanism(moment_tensor=MomentTensor(tensor=tensor, scalar_moment=e.scalar_moment)))
+            cat.append(ev)
+        networks: dict[str, Network] = {}
+        for s in self.stations:
+            net = networks.setdefault(s.network, Network(code=s.network))
+            net.stations.append(ObsStation(code=s.station, latitude=s.latitude, longitude=s.longitude, elevation=s.elevation_in_m))
+        return cat, Inventory(networks=list(networks.values()), source="fwi-widgets")

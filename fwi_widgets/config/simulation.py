@@ -1,0 +1,101 @@
+"""Simulation and model configurations: physics, period band, resolution, absorbing boundaries."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._base import Configuration, check_parameter_names, choice, name_string, positive, register
+
+__all__ = ["SimulationConfiguration", "ConstantModel", "GridModel", "PHYSICS"]
+
+# Application physics -> engine physics. "membrane" is SH on a map-view domain (Tape et al. 2007).
+PHYSICS = {"membrane": "sh", "sh": "sh", "acoustic": "acoustic", "elastic": "elastic"}
+
+
+@register
+@dataclass(frozen=True)
+class ConstantModel(Configuration):
+    """A homogeneous model, e.g. ``ConstantModel("prior", {"VS": 3900.0, "RHO": 3300.0})``."""
+
+    name: str
+    values: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        name_string(self.name, "model name")
+        check_parameter_names(self.values, "model parameter")
+        for k, v in self.values.items():
+            positive(f"values[{k!r}]", v)
+
+
+@register
+@dataclass(frozen=True)
+class GridModel(Configuration):
+    """A model on a regular grid of the domain's coordinates (metres), stored in the
+    project as NetCDF. ``data`` is an ``xarray.Dataset`` with upper-case variables
+    (VS, RHO, ...) and dims named like the domain's axes ("x", "y" or "x", "z")."""
+
+    name: str
+    data: object = None
+
+    def __post_init__(self):
+        name_string(self.name, "model name")
+        if self.data is not None:
+            check_parameter_names(list(self.data.data_vars), "model parameter")
+            for k in self.data.data_vars:
+                values = np.asarray(self.data[k].values)
+                if not np.all(np.isfinite(values)) or np.any(values <= 0):
+                    raise ValueError(f"The {k!r} values of model {self.name!r} must be positive and finite.")
+
+    def to_dict(self):
+        return {"type": "GridModel", "name": self.name}
+
+
+@register
+@dataclass(frozen=True)
+class SimulationConfiguration(Configuration):
+    """How to simulate: physics, the period band the mesh must resolve, resolution,
+    duration, absorbing boundaries, and the model (a registered model's name).
+
+    The element size is ``v_min * min_period / elements_per_wavelength`` with ``v_min``
+    the slowest velocity of the model; the source time function is a step band-passed
+    to the period band (``engine.stf.filtered_heaviside``).
+    """
+
+    name: str
+    model: str
+    min_period_in_seconds: float
+    max_period_in_seconds: float
+    end_time_in_seconds: float
+    physics: str = "membrane"
+    elements_per_wavelength: float = 1.5
+    tensor_order: int = 4
+    absorbing_sides: tuple = ("left", "right", "bottom", "top")
+    sponge_width_in_wavelengths: float = 1.0
+    precision: str = "float64"
+
+    def __post_init__(self):
+        name_string(self.name, "simulation configuration name")
+        choice("physics", self.physics, list(PHYSICS))
+        lo = positive("min_period_in_seconds", self.min_period_in_seconds)
+        hi = positive("max_period_in_seconds", self.max_period_in_seconds)
+        if not hi > lo:
+            raise ValueError(f"The 'max_period_in_seconds' parameter must exceed the minimum period {lo!r}, but {hi!r} was given.")
+        positive("end_time_in_seconds", self.end_time_in_seconds)
+        epw = positive("elements_per_wavelength", self.elements_per_wavelength)
+        if epw < 0.5:
+            raise ValueError(
+                f"The 'elements_per_wavelength' parameter must be at least 0.5 (order-4 elements need >= ~5 points per "
+                f"wavelength to resolve the minimum period), but {epw!r} was given."
+            )
+        if self.tensor_order not in range(1, 9):
+            raise ValueError(f"The 'tensor_order' parameter must be an integer in 1..8, but {self.tensor_order!r} was given.")
+        object.__setattr__(self, "absorbing_sides", tuple(self.absorbing_sides))
+        for s in self.absorbing_sides:
+            choice("absorbing_sides", s, ["left", "right", "bottom", "top"])
+        positive("sponge_width_in_wavelengths", self.sponge_width_in_wavelengths, allow_zero=True)
+        choice("precision", self.precision, ["float64", "float32"])
+
+    @property
+    def engine_physics(self) -> str:
+        return PHYSICS[self.physics]

@@ -1,0 +1,167 @@
+"""The workshop example: 2D map-view membrane waves across Europe at 70-120 s, offline.
+
+Recipe (deterministic, seeded):
+
+* domain: azimuthal equidistant map view centred on Europe, sized to hold the events
+  and stations plus the absorbing sponge;
+* events: the seed tutorial's three (Crete, Iceland region, Strait of Gibraltar) and,
+  for ``size="full"``, three more Aegean / Ionian events (real facts, ``data/``);
+* stations: real broadband stations inside the domain (>= 40 for ``size="full"``);
+* a hidden true phase-velocity map: the smooth prior (4000 m/s) plus Gaussian anomalies
+  at plausible places (fast East European Craton, slow Pannonian basin, slow western
+  Mediterranean, slow Aegean), stored as the grid model ``true_model``;
+* observed data: the engine's synthetics in the true model, plus 2 % band-limited noise,
+  stored as MiniSEED per event;
+* ``initial_model_70_120_seconds`` (simulation configuration on the constant prior) and
+  ``tf_phase_misfit_70_120_seconds`` (time-frequency phase misfit, windows around the
+  surface waves).
+
+The seed's Part 4 then runs with ``inversion_parameters=["VS"]`` and 2D smoothing lengths.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+import engine
+
+from ..config import (
+    ConstantModel, Event, EventCollection, GridModel, MapViewDomain, MisfitConfiguration, SimulationConfiguration,
+    Station, WindowPicking,
+)
+from ..project import Project
+
+__all__ = ["workshop_2d", "SEED_EVENTS", "TRUE_ANOMALIES"]
+
+DATA = Path(__file__).parent / "data"
+SEED_EVENTS = [
+    "event_CRETE_GREECE_Mag_6.15_2015-04-16-18-07",
+    "event_ICELAND_REGION_Mag_5.75_2020-06-20-19-26",
+    "event_STRAIT_OF_GIBRALTAR_Mag_6.38_2016-01-25-04-22",
+]
+EXTRA_EVENTS = [
+    "event_GREECE_Mag_6.54_2015-11-17-07-10",
+    "event_AEGEAN_SEA_Mag_6.39_2017-06-12-12-28",
+    "event_TURKEY_Mag_5.93_2011-05-19-20-15",
+]
+PRIOR_VS, RHO = 4000.0, 3300.0
+# (latitude, longitude, radius in km, relative amplitude, what it stands for)
+TRUE_ANOMALIES = [
+    (54.0, 30.0, 600.0, +0.05, "East European Craton (fast)"),
+    (47.0, 19.5, 350.0, -0.05, "Pannonian basin (slow)"),
+    (40.0, 3.0, 450.0, -0.04, "western Mediterranean (slow)"),
+    (38.5, 24.0, 300.0, -0.04, "Aegean back-arc (slow)"),
+    (50.0, 5.0, 400.0, +0.03, "Variscan western Europe (fast)"),
+]
+MIN_PERIOD, MAX_PERIOD, END_TIME = 70.0, 120.0, 1200.0
+SIMULATION = "initial_model_70_120_seconds"
+MISFIT = "tf_phase_misfit_70_120_seconds"
+
+
+def workshop_2d(path, size: str = "full", load_if_exists: bool = True, noise: float = 0.02, seed: int = 42) -> Project:
+    """Create (or open) the workshop project at ``path``.
+
+    ``size="full"``: 6 events, every station of the fact sheet inside the domain (>= 40);
+    ``size="small"``: the seed's 3 events, 24 stations, a coarser mesh (for tests and CI).
+    """
+    if size not in ("full", "small"):
+        raise ValueError(f"The 'size' parameter must be 'full' or 'small', but {size!r} was given.")
+    path = Path(path)
+    if (path / "project.json").exists():
+        if not load_if_exists:
+            raise FileExistsError(f"A project already exists at {path}; pass load_if_exists=True or choose another path.")
+        return Project(path)
+    domain = MapViewDomain(center_latitude=49.0, center_longitude=8.0, width_in_meters=7.6e6, height_in_meters=6.4e6)
+    events = _events(SEED_EVENTS + (EXTRA_EVENTS if size == "full" else []))
+    stations = _stations(domain, margin=900e3, limit=None if size == "full" else 24)
+    p = Project.from_domain(path=path, domain=domain, load_if_exists=False)
+    p += EventCollection(events=events, stations=stations)
+    p += ConstantModel(name="prior", values={"VS": PRIOR_VS, "RHO": RHO})
+    p += GridModel(name="true_model", data=true_model(domain))
+    epw = 1.5 if size == "full" else 1.1
+    for name, model in ((SIMULATION, "prior"), ("true_model_70_120_seconds", "true_model")):
+        p += SimulationConfiguration(
+            name=name, model=model, physics="membrane", min_period_in_seconds=MIN_PERIOD,
+            max_period_in_seconds=MAX_PERIOD, end_time_in_seconds=END_TIME, elements_per_wavelength=epw,
+            sponge_width_in_wavelengths=1.5,
+        )
+    _synthesise_observed(p, domain, noise, seed)
+    p += MisfitConfiguration(
+        name=MISFIT, simulation_configuration=SIMULATION, min_period_in_seconds=MIN_PERIOD,
+        max_period_in_seconds=MAX_PERIOD, misfit_function="tf_phase",
+        windows=WindowPicking(min_velocity_in_m_per_s=3300.0, max_velocity_in_m_per_s=4800.0, padding_in_seconds=120.0),
+    )
+    return p
+
+
+def _events(names: list[str]) -> list[Event]:
+    facts = {e["name"]: e for e in json.loads((DATA / "events.json").read_text())}
+    out = []
+    for name in names:
+        f = facts[name]
+        out.append(Event(
+            name=name, origin_time=f["origin_time"], latitude=f["latitude"], longitude=f["longitude"],
+            depth_in_m=1000.0 * f["depth_km"], magnitude=float(name.split("_Mag_")[1].split("_")[0]),
+            moment_tensor=f.get("moment_tensor"), half_duration_in_seconds=f.get("half_duration_s", 0.0),
+            region=f.get("region", ""),
+        ))
+    return out
+
+
+def _stations(domain: MapViewDomain, margin: float, limit: int | None) -> list[Station]:
+    rows = list(csv.DictReader((DATA / "stations.csv").open()))
+    chosen = []
+    for r in rows:
+        st = Station(network=r["network"], station=r["station"], latitude=float(r["latitude"]),
+                     longitude=float(r["longitude"]), elevation_in_m=float(r["elevation_m"]))
+        x, y = domain.position(st)
+        if domain.contains(x, y, margin=margin):
+            chosen.append(st)
+    if limit is not None and len(chosen) > limit:
+        # An even spread: take every k-th station in a west-to-east order.
+        chosen.sort(key=lambda s: (s.longitude, s.latitude))
+        idx = np.linspace(0, len(chosen) - 1, limit).round().astype(int)
+        chosen = [chosen[i] for i in idx]
+    return chosen
+
+
+def true_model(domain: MapViewDomain, spacing: float = 50e3) -> xr.Dataset:
+    """The hidden true phase-velocity map on a regular grid of the domain (metres)."""
+    (x0, x1), (y0, y1) = domain.extent
+    x = np.arange(x0, x1 + spacing, spacing)
+    y = np.arange(y0, y1 + spacing, spacing)
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    vs = np.full(xx.shape, PRIOR_VS)
+    for lat, lon, radius, amp, _ in TRUE_ANOMALIES:
+        cx, cy = domain.to_xy(lat, lon)
+        vs += PRIOR_VS * amp * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (radius * 1e3) ** 2))
+    return xr.Dataset({"VS": (("x", "y"), vs), "RHO": (("x", "y"), np.full(xx.shape, RHO))}, coords={"x": x, "y": y})
+
+
+def _synthesise_observed(p: Project, domain, noise: float, seed: int) -> None:
+    from obspy import UTCDateTime
+    from scipy.signal import butter, sosfiltfilt
+
+    from ..workflow import discretisation as disc
+
+    sim_cfg = p.simulation_configuration("true_model_70_120_seconds")
+    prior_d = disc.discretisation(p, p.simulation_configuration(SIMULATION))
+    true = disc.model_from_values(prior_d.mesh, p.model_dataset("true_model"))
+    receivers = disc.receivers_for(p)
+    rng = np.random.default_rng(seed)
+    for name in p.events.list():
+        source, _ = disc.source_for(p, name, prior_d.physics, sim_cfg)
+        sim = engine.simulate(prior_d.mesh, true, [source], receivers, end_time=END_TIME, physics=prior_d.physics,
+                              dt=prior_d.dt, sponge_width=prior_d.sponge_width)
+        data = sim.seismograms.values
+        sos = butter(4, [1 / MAX_PERIOD, 1 / MIN_PERIOD], btype="bandpass", fs=1 / sim.dt, output="sos")
+        white = rng.standard_normal(data.shape)
+        band = sosfiltfilt(sos, white, axis=-1)
+        band *= noise * np.abs(data).max(axis=-1, keepdims=True) / (band.std(axis=-1, keepdims=True) + 1e-300)
+        observed = sim.seismograms.copy(data=data + band)
+        stream = engine.solver.seismograms_to_stream(observed, starttime=UTCDateTime(p.events.get(name).origin_time))
+        p.add_observed_data(name, stream)

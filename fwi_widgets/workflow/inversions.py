@@ -1,0 +1,144 @@
+"""``p.inversions``: add iterations, step them with ``resume``, run them with ``iterate``."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import numpy as np
+
+from ..execution import get_site
+from .iteration import DONE, FAILED, WAIT, Iteration
+
+__all__ = ["Inversions", "configure_logging"]
+
+log = logging.getLogger("fwi_widgets")
+
+
+def configure_logging() -> None:
+    """Print the workflow's log lines like the seed: ``[time] INFO: message`` (once,
+    only if the application has not configured the "fwi_widgets" logger itself)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+class Inversions:
+    def __init__(self, project):
+        self.p = project
+        self._listeners = []
+        configure_logging()
+
+    # --- queries -------------------------------------------------------------------------------
+    def iterations(self, inverse_problem_configuration: str) -> list[int]:
+        self.p.inverse_problem_configuration(inverse_problem_configuration)
+        return self.p.paths.iterations(inverse_problem_configuration)
+
+    def get_iteration(self, inverse_problem_configuration: str, iteration: int | None = None) -> Iteration:
+        numbers = self.iterations(inverse_problem_configuration)
+        if not numbers:
+            raise ValueError(
+                f"The inverse problem {inverse_problem_configuration!r} has no iteration yet; call "
+                "p.inversions.add_iteration(inverse_problem_configuration=...) first."
+            )
+        number = numbers[-1] if iteration is None else iteration
+        if number not in numbers:
+            raise ValueError(f"Unknown iteration {number!r}; valid iterations are {numbers}.")
+        return Iteration.load(self.p, inverse_problem_configuration, number)
+
+    def add_listener(self, callback) -> None:
+        """``callback(iteration)`` after every resume step (the state layer uses it)."""
+        self._listeners.append(callback)
+
+    # --- the seed's calls ----------------------------------------------------------------------
+    def add_iteration(self, inverse_problem_configuration: str, from_iteration: tuple[str, int] | None = None) -> bool:
+        """Add the first iteration (at the prior model), or a branch starting from a finished
+        iteration of another inverse problem (``from_iteration=(name, number)``).
+
+        Returns False, with a log line saying why, when the current iteration is unfinished
+        (a finished iteration adds the next one itself).
+        """
+        with self.p.mutex:
+            name = inverse_problem_configuration
+            config = self.p.inverse_problem_configuration(name)
+            numbers = self.p.paths.iterations(name)
+            if numbers:
+                current = Iteration.load(self.p, name, numbers[-1])
+                if current.stage != "completed":
+                    log.info(f"Iteration #{numbers[-1]} is not finished yet; resume it before adding another.")
+                else:
+                    log.info(f"Iteration #{numbers[-1]} is finished and the next one exists already.")
+                return False
+            log.info("Adding new iteration #0.")
+            settings = config.method.settings()
+            state = settings.initial_state().to_dict(arrays="numpy")
+            if from_iteration is None:
+                from .mapping import ParameterMap
+                from . import discretisation as disc
+
+                sim = self.p.simulation_configuration(config.prior_model)
+                d = disc.discretisation(self.p, sim)
+                x = np.zeros(ParameterMap(config.mapping, d.prior).n)
+                parent = None
+            else:
+                source = Iteration.load(self.p, *from_iteration)
+                if source.config.prior_model != config.prior_model or source.config.mapping != config.mapping:
+                    raise ValueError("A branch must keep the prior model and the mapping of the iteration it starts from.")
+                x = source.record["x"]
+                parent = {"problem": from_iteration[0], "iteration": from_iteration[1]}
+            Iteration.create(self.p, name, 0, x=x, trust_region=state, parent=parent)
+            return True
+
+    def resume(self, inverse_problem_configuration: str, retry_failed: bool = False) -> bool:
+        """One step: issue the next tasks, submit jobs, collect what finished; return while
+        jobs run. Returns True when the iteration it resumed is complete."""
+        return self._step(inverse_problem_configuration, retry_failed)[1] == DONE
+
+    def _step(self, name: str, retry_failed: bool, announce: bool = True) -> tuple[Iteration, str]:
+        with self.p.mutex:
+            it = self.get_iteration(name)
+            if it.stage == "completed":
+                log.info(f"Iteration #{it.number} is complete.")
+                return it, DONE
+            outcome = it.resume(retry_failed=retry_failed, announce=announce)
+            for callback in self._listeners:
+                callback(it)
+            return it, outcome
+
+    def iterate(self, inverse_problem_configuration: str, timeout_in_seconds: float | None = None,
+                ping_interval_in_seconds: float = 1.0, n_iterations: int = 1, retry_failed: bool = False) -> bool:
+        """Run ``n_iterations`` complete iterations (default one), waiting for jobs between
+        steps. Returns True when they are complete; False if ``timeout_in_seconds`` passes
+        first (jobs keep running: call it again) or jobs failed (see the log)."""
+        name = inverse_problem_configuration
+        start = time.monotonic()
+        target = self.get_iteration(name).number + n_iterations
+        announced = None
+        while True:
+            it = self.get_iteration(name)
+            if it.number >= target or it.stage == "completed":
+                return True
+            it, outcome = self._step(name, retry_failed, announce=announced != it.number)
+            announced = it.number
+            if outcome == DONE:
+                continue
+            if outcome == FAILED:
+                return False
+            if timeout_in_seconds is not None and time.monotonic() - start > timeout_in_seconds:
+                log.info(f"The timeout of {timeout_in_seconds} s has passed; jobs keep running. Call iterate or resume again.")
+                return False
+            self._wait(it, ping_interval_in_seconds)
+
+    def _wait(self, it: Iteration, seconds: float) -> None:
+        ids = it.running_job_ids()
+        sites = {j.get("site") for t in it.record["tasks"].values() for j in list(t.get("jobs", {}).values()) + [t]
+                 if isinstance(j, dict) and j.get("status") == "submitted" and j.get("site")}
+        deadline = time.monotonic() + seconds
+        for name in sites:
+            remaining = max(0.0, deadline - time.monotonic())
+            get_site(name).wait(ids, timeout=remaining)
+        if not sites:
+            time.sleep(seconds)

@@ -1,0 +1,142 @@
+"""Jobs: module-level functions of (project path, spec) that sites run anywhere.
+
+A job reads its inputs from the project, computes, and writes its outputs atomically
+into its own folder, ``result.json`` last: a job is done exactly when that file exists,
+whichever process ran it. Jobs are idempotent: a finished job returns its stored result
+instead of running again. Each completion is appended to ``completions.log`` (crash
+tests count them).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import time
+
+import numpy as np
+import xarray as xr
+
+import engine
+from obspy import UTCDateTime
+
+from ..project import Project, store
+from . import discretisation as disc
+
+__all__ = ["simulation_job", "observed_as_dataarray"]
+
+
+def simulation_job(project_root: str, spec: dict) -> dict:
+    """Forward (and, if ``spec["gradient"]``, adjoint) simulation of one event.
+
+    spec: problem, iteration, job_id, event, model (file name in the iteration folder),
+    gradient (bool), misfit_configuration, simulation_configuration.
+    """
+    p = Project.open_read_only(project_root)
+    paths = p.paths
+    job_dir = paths.job(spec["problem"], spec["iteration"], spec["job_id"])
+    result_path = job_dir / "result.json"
+    if result_path.exists():
+        return store.read_json(result_path)
+    started = time.time()
+    sim_cfg = p.simulation_configuration(spec["simulation_configuration"])
+    misfit_cfg = p.misfit_configuration(spec["misfit_configuration"])
+    d = disc.discretisation(p, sim_cfg)
+    model_path = paths.iteration_file(spec["problem"], spec["model_iteration"], spec["model"])
+    model = disc.model_from_dataset(d.mesh, store.read_netcdf(model_path))
+    source, source_xy = disc.source_for(p, spec["event"], d.physics, sim_cfg)
+    receivers = disc.receivers_for(p)
+    sim = engine.simulate(d.mesh, model, [source], receivers, end_time=sim_cfg.end_time_in_seconds, physics=d.physics,
+                          dt=d.dt, precision=sim_cfg.precision, keep_forward=bool(spec["gradient"]),
+                          sponge_width=d.sponge_width)
+    origin = UTCDateTime(p.events.get(spec["event"]).origin_time)
+    observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms, origin)
+    windows = disc.windows_for(misfit_cfg, source_xy, receivers, sim_cfg.end_time_in_seconds)
+    misfit = engine.misfit.by_name(misfit_cfg.misfit_function)
+    options = dict(misfit_cfg.misfit_options)
+    if misfit_cfg.misfit_function == "tf_phase":
+        options.setdefault("min_period", misfit_cfg.min_period_in_seconds)
+        options.setdefault("max_period", misfit_cfg.max_period_in_seconds)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skipped measurements are reported in the result instead
+        value, adjoint_source = misfit(observed, sim.seismograms, windows=windows, **options)
+    store.write_netcdf(job_dir / "synthetics.nc", sim.seismograms.to_dataset(name="synthetic"))
+    result = {
+        "job_id": spec["job_id"],
+        "event": spec["event"],
+        "misfit": float(value),
+        "per_station": {r: float(sum(c.values())) for r, c in adjoint_source.attrs.get("per_trace", {}).items()},
+        "skipped": [dict(s, window=list(s["window"]) if s.get("window") else None) for s in adjoint_source.attrs.get("skipped", [])],
+        "gradient": bool(spec["gradient"]),
+        "n_steps": sim.n_steps,
+        "dt": sim.dt,
+    }
+    if spec["gradient"]:
+        adj = adjoint_source.copy()
+        adj.attrs = {}
+        store.write_netcdf(job_dir / "adjoint_source.nc", adj.to_dataset(name="adjoint_source"))
+        grads = engine.gradient(sim, adjoint_source)
+        store.write_netcdf(job_dir / "gradient.nc", disc.model_to_dataset_from_arrays(grads))
+    result["seconds"] = time.time() - started
+    result["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    result["pid"] = os.getpid()
+    store.write_json(result_path, result)
+    with open(job_dir / "completions.log", "a") as log:
+        log.write(f"{result['finished']} pid={os.getpid()}\n")
+        log.flush()
+        os.fsync(log.fileno())
+    return result
+
+
+def observed_as_dataarray(stream, synthetic: xr.DataArray, origin_time) -> xr.DataArray:
+    """Observed traces on the synthetics' receivers, components and time axis.
+
+    Traces are matched by NET.STA and the last letter of the channel; missing traces
+    are zeros (and get no window, so they contribute nothing); other sampling is
+    linearly interpolated onto the synthetic times.
+    """
+    out = np.zeros(synthetic.shape)
+    times = synthetic["time"].values
+    index = {}
+    for tr in stream:
+        index[(f"{tr.stats.network}.{tr.stats.station}", tr.stats.channel[-1:])] = tr
+    for r, name in enumerate(synthetic["receiver"].values):
+        for c, comp in enumerate(synthetic["component"].values):
+            tr = index.get((str(name), str(comp)))
+            if tr is None:
+                continue
+            t = tr.times() + (tr.stats.starttime - origin_time)
+            out[r, c] = np.interp(times, t, tr.data.astype(float), left=0.0, right=0.0)
+    return synthetic.copy(data=out)
+
+
+
+def update_job(project_root: str, spec: dict) -> dict:
+    """The preconditioner task: precondition the gradient and propose the trust-region
+    step; writes the proposal and the trial model of trial ``spec["trial"]``."""
+    from engine.optimize import TrustRegionState, propose_step
+
+    from .iteration import Iteration
+    from .records import save_state
+
+    p = Project.open_read_only(project_root)
+    it = Iteration.load(p, spec["problem"], spec["iteration"])
+    folder = p.paths.job(spec["problem"], spec["iteration"], spec["job_id"])
+    result_path = folder / "result.json"
+    if result_path.exists():
+        return store.read_json(result_path)
+    trial = spec["trial"]
+    pmap = it.parameter_map()
+    precondition = it.preconditioner(pmap)
+    state = TrustRegionState.from_dict(it.record["trust_region"])
+    proposal = propose_step(it.config.method.settings(), state, it.record["x"], it.record["g"], precondition=precondition)
+    if precondition is not None:
+        preconditioned = precondition(it.record["g"])
+        store.write_npy(p.paths.iteration_file(spec["problem"], spec["iteration"], "gradient_preconditioned.npy"), preconditioned)
+    it._write_model(f"trial_{trial}.nc", it.record["x"] + proposal.step)
+    save_state(p.paths.iteration_file(spec["problem"], spec["iteration"], f"proposal_{trial}.json"),
+               {"proposal": proposal.to_dict(arrays="numpy")})
+    result = {"job_id": spec["job_id"], "pred": proposal.pred, "norm_update": proposal.norm_update,
+              "radius": proposal.radius, "kind": proposal.kind}
+    store.write_json(result_path, result)
+    return result
