@@ -19,6 +19,8 @@ from .physics._blocks import ElementBlocks
 
 __all__ = ["WaveOperator"]
 
+SPONGE_STRENGTH = 1.0
+
 _PRECISIONS = {"float64": np.float64, "float32": np.float32}
 
 
@@ -127,7 +129,7 @@ class WaveOperator:
         pts = mesh.global_coordinates[np.unique(np.concatenate(boundary))]
         dist, _ = cKDTree(pts).query(mesh.global_coordinates)
         inside = np.nonzero(dist < width)[0]
-        d0 = 3.0 * self.physics.max_velocity(self.model) * np.log(1e3) / (2.0 * width)
+        d0 = SPONGE_STRENGTH * self.physics.max_velocity(self.model) / width
         d = d0 * ((width - dist[inside]) / width) ** 2
         eye = np.eye(self.n_components)
         self.sponge[inside] = d

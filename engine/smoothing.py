@@ -89,7 +89,7 @@ class Smoothing:
         exact for any value; more steps make the kernel closer to a Gaussian (excess
         kurtosis 3 / n_steps) at a cost growing about as sqrt(n_steps).
     rtol : relative residual at which each conjugate-gradient solve stops (default
-        1e-12). It bounds how far the computed operator is from exactly linear and
+        1e-11). It bounds how far the computed operator is from exactly linear and
         symmetric: the dot test of :meth:`apply_to_gradient` is at this level.
     maxiter : iteration cap of each solve; a solve that does not converge raises
         RuntimeError rather than return a silently wrong preconditioner.
@@ -105,7 +105,7 @@ class Smoothing:
     True
     """
 
-    def __init__(self, mesh: Mesh, sigma, *, n_steps: int = 16, rtol: float = 1e-12, maxiter: int = 5000):
+    def __init__(self, mesh: Mesh, sigma, *, n_steps: int = 16, rtol: float = 1e-11, maxiter: int = 5000):
         if not isinstance(mesh, Mesh) or mesh.ndim != 2:
             raise TypeError(f"The 'mesh' parameter must be a 2D engine.mesh.Mesh, but {mesh!r} was given.")
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:

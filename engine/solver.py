@@ -91,7 +91,7 @@ class Simulation:
         return seismograms_to_stream(self.seismograms, starttime=starttime)
 
 
-def time_axis(end_time: float, dt: float | None, stable_dt: float, courant: float = 0.85) -> tuple[float, int]:
+def time_axis(end_time: float, dt: float | None, stable_dt: float, courant: float = 0.5) -> tuple[float, int]:
     """Choose (dt, n_steps). Without ``dt``: ``courant * stable_dt`` shrunk so that
     ``n_steps * dt == end_time``. A given dt above the stable bound is refused."""
     if not end_time > 0:
@@ -136,8 +136,10 @@ def simulate(
     sources : one or more :class:`engine.Source` (normalisation in ``engine.sources``).
     receivers : :class:`engine.Receivers`.
     end_time : seconds; the run covers ``[0, end_time]``.
-    dt : time step in seconds; default 0.85 of the CFL bound (estimated from the
-        largest eigenvalue of M^-1 K). A dt above the bound raises ValueError.
+    dt : time step in seconds; default half the CFL bound (estimated from the largest
+        eigenvalue of M^-1 K): the second-order time error then stays below the spatial
+        error of order-4 elements at 1.5 elements per minimum wavelength (< 1 % in the
+        verification suite). A dt above the bound raises ValueError.
     precision : "float64" (default, for verification) or "float32" (about 2x faster).
     keep_forward : keep what the adjoint needs (see ``engine.gradient``): True for the
         default :class:`engine.adjoint.StoragePolicy` (full storage up to 2 GiB, else

@@ -76,13 +76,19 @@ class Source:
                 )
             return nodes, phi[:, None] * np.asarray(self.vector)[None, :]
         m = np.asarray(self.vector)
-        if n_components == 2:
-            if m.size != 4:
-                raise ValueError("The elastic (P-SV) physics needs a 2 x 2 moment tensor ((Mxx, Mxz), (Mxz, Mzz)).")
-            return nodes, grad @ m.reshape(2, 2).T
-        if m.size != 2:
+        if n_components == 2 and m.size != 4:
+            raise ValueError("The elastic (P-SV) physics needs a 2 x 2 moment tensor ((Mxx, Mxz), (Mxz, Mzz)).")
+        if n_components == 1 and m.size != 2:
             raise ValueError("The SH physics needs a moment tensor given as (Myx, Myz).")
-        return nodes, (grad @ m)[:, None]
+        # The basis gradients jump across element edges: on an edge or corner, the
+        # source is the average over the elements that share the point.
+        shared = mesh.gradient_weights(self.location)
+        all_nodes, all_weights = [], []
+        for element, g in shared:
+            g = g.reshape(-1, mesh.ndim) / len(shared)
+            all_nodes.append(mesh.ibool[element].ravel())
+            all_weights.append(g @ m.reshape(2, 2).T if n_components == 2 else (g @ m)[:, None])
+        return np.concatenate(all_nodes), np.concatenate(all_weights)
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,16 @@ class SourceTerms:
             nodes.append(n)
             weights.append(w)
             samples.append(np.asarray(s.stf(times), dtype=float))
+        # Sources on element edges touch more points: pad with zero weights.
+        width = max(len(n) for n in nodes)
+        padded_nodes = np.zeros((len(nodes), width), dtype=np.int64)
+        padded_weights = np.zeros((len(nodes), width, physics.n_components))
+        for i, (n, w) in enumerate(zip(nodes, weights)):
+            padded_nodes[i, : len(n)] = n
+            padded_weights[i, : len(n)] = w
         return cls(
-            nodes=np.array(nodes, dtype=np.int64),
-            weights=np.ascontiguousarray(weights, dtype=dtype),
+            nodes=padded_nodes,
+            weights=np.ascontiguousarray(padded_weights, dtype=dtype),
             samples=np.ascontiguousarray(samples, dtype=dtype),
         )
 

@@ -288,6 +288,33 @@ class Mesh:
         phi[elements < 0] = 0.0
         return elements, phi.reshape((len(elements),) + self.ibool.shape[1:])
 
+    def elements_containing(self, point) -> list[tuple[int, np.ndarray]]:
+        """Every (element, xi) containing the point: more than one on element edges and
+        corners (where basis gradients differ from one element to the next)."""
+        element, xi = self.locate(point)
+        if np.max(np.abs(xi)) < 1.0 - 1e-9:
+            return [(element, xi)]
+        p = np.asarray(point, dtype=float)
+        _, nearest = self._tree.query(p, k=min(8, self.n_global))
+        flat = self.ibool.reshape(self.n_elements, -1)
+        found = []
+        for e in np.unique(np.nonzero(np.isin(flat, np.atleast_1d(nearest)))[0]):
+            xi_e, ok = self._reference_coordinates(int(e), p)
+            if ok and np.max(np.abs(xi_e)) <= 1.0 + 1e-9:
+                found.append((int(e), np.clip(xi_e, -1.0, 1.0)))
+        return found or [(element, xi)]
+
+    def gradient_weights(self, point) -> list[tuple[int, np.ndarray]]:
+        """[(element, d phi / d x (..., ndim))] for every element containing the point."""
+        out = []
+        for element, xi in self.elements_containing(point):
+            _, dphi = self._basis(self.gll.nodes, xi)
+            c = self.coordinates[element].reshape(-1, self.ndim)
+            jac = np.stack([dp @ c for dp in dphi], axis=1)
+            grad = np.stack(dphi, axis=1) @ np.linalg.inv(jac)
+            out.append((element, grad.reshape(self.ibool.shape[1:] + (self.ndim,))))
+        return out
+
     def interpolation(self, point) -> tuple:
         """Exact Lagrange interpolation at a point.
 

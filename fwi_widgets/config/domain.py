@@ -73,6 +73,8 @@ class MapViewDomain(Configuration):
 
     def position(self, item) -> tuple[float, float]:
         """(x, y) of an event or station (anything with latitude/longitude)."""
+        if item.latitude is None or item.longitude is None:
+            raise ValueError(f"{item.name!r} needs 'latitude' and 'longitude' for a map-view domain.")
         x, y = self.to_xy(item.latitude, item.longitude)
         return float(x), float(y)
 

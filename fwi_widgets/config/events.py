@@ -23,6 +23,10 @@ class Station(Configuration):
     elevation_in_m: float = 0.0
     position: tuple | None = None
 
+    def __post_init__(self):
+        if self.position is not None:
+            object.__setattr__(self, "position", tuple(float(v) for v in self.position))
+
     @property
     def name(self) -> str:
         return f"{self.network}.{self.station}"
@@ -48,6 +52,8 @@ class Event(Configuration):
     def __post_init__(self):
         name_string(self.name, "event name")
         positive("depth_in_m", self.depth_in_m, allow_zero=True)
+        if self.position is not None:
+            object.__setattr__(self, "position", tuple(float(v) for v in self.position))
 
     @property
     def scalar_moment(self) -> float:
@@ -94,12 +100,20 @@ class EventCollection(Configuration):
             region = ev.event_descriptions[0].text if ev.event_descriptions else "UNKNOWN_REGION"
             tensor = None
             fm = ev.preferred_focal_mechanism() or (ev.focal_mechanisms[0] if ev.focal_mechanisms else None)
+            if str(ev.resource_id).startswith("smi:fwi-widgets/") and region == str(ev.resource_id).split("/", 1)[1]:
+                region = ""
             if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.tensor is not None:
                 t = fm.moment_tensor.tensor
                 tensor = {k: float(getattr(t, f"m_{k[1:]}")) for k in ("mrr", "mtt", "mpp", "mrt", "mrp", "mtp")}
             magnitude = float(mag.mag) if mag is not None else 5.0
+            # Our own QuakeML keeps the event's name in its resource id.
+            rid = str(ev.resource_id)
+            name = rid.split("smi:fwi-widgets/", 1)[1] if rid.startswith("smi:fwi-widgets/") else event_name(region, magnitude, origin.time)
+            half = 0.0
+            if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.source_time_function is not None:
+                half = 0.5 * float(fm.moment_tensor.source_time_function.duration or 0.0)
             events.append(Event(
-                name=event_name(region, magnitude, origin.time), origin_time=str(origin.time),
+                name=name, origin_time=str(origin.time), half_duration_in_seconds=half,
                 latitude=float(origin.latitude), longitude=float(origin.longitude),
                 depth_in_m=float(origin.depth or 0.0), magnitude=magnitude, moment_tensor=tensor, region=region,
             ))
@@ -113,7 +127,10 @@ class EventCollection(Configuration):
     def to_obspy(self):
         """(Catalog, Inventory) of these events and stations."""
         from obspy import UTCDateTime
-        from obspy.core.event import Catalog, Event as ObsEvent, EventDescription, FocalMechanism, Magnitude, MomentTensor, Origin, Tensor
+        from obspy.core.event import (
+            Catalog, Event as ObsEvent, EventDescription, FocalMechanism, Magnitude, MomentTensor, Origin,
+            SourceTimeFunction, Tensor,
+        )
         from obspy.core.inventory import Inventory, Network, Station as ObsStation
 
         cat = Catalog()
@@ -122,10 +139,12 @@ class EventCollection(Configuration):
             ev.origins.append(Origin(time=UTCDateTime(e.origin_time), latitude=e.latitude, longitude=e.longitude, depth=e.depth_in_m))
             ev.magnitudes.append(Magnitude(mag=e.magnitude, magnitude_type="Mw"))
             ev.event_descriptions.append(EventDescription(text=e.region or e.name, type="region name"))
-            if e.moment_tensor:
+            if e.moment_tensor or e.half_duration_in_seconds:
                 m = e.moment_tensor
-                tensor = Tensor(m_rr=m["mrr"], m_tt=m["mtt"], m_pp=m["mpp"], m_rt=m["mrt"], m_rp=m["mrp"], m_tp=m["mtp"])
-                ev.focal_mechanisms.append(FocalMechanism(moment_tensor=MomentTensor(tensor=tensor, scalar_moment=e.scalar_moment)))
+                tensor = None if not m else Tensor(m_rr=m["mrr"], m_tt=m["mtt"], m_pp=m["mpp"], m_rt=m["mrt"], m_rp=m["mrp"], m_tp=m["mtp"])
+                stf = SourceTimeFunction(duration=2.0 * e.half_duration_in_seconds)
+                ev.focal_mechanisms.append(FocalMechanism(moment_tensor=MomentTensor(
+                    tensor=tensor, scalar_moment=e.scalar_moment, source_time_function=stf)))
             cat.append(ev)
         networks: dict[str, Network] = {}
         for s in self.stations:

@@ -34,7 +34,7 @@ class Mapping(Configuration):
 
     def __post_init__(self):
         choice("scaling", self.scaling, _SCALINGS)
-        params = list(self.inversion_parameters)
+        params = [self.inversion_parameters] if isinstance(self.inversion_parameters, str) else list(self.inversion_parameters)
         if not params:
             raise ValueError("The 'inversion_parameters' parameter must name at least one parameter, but [] was given.")
         check_parameter_names(params, "inversion parameter")

@@ -165,3 +165,34 @@ def _synthesise_observed(p: Project, domain, noise: float, seed: int) -> None:
         observed = sim.seismograms.copy(data=data + band)
         stream = engine.solver.seismograms_to_stream(observed, starttime=UTCDateTime(p.events.get(name).origin_time))
         p.add_observed_data(name, stream)
+
+
+def data_coverage(p: Project, events: list[str], width: float = 250e3) -> np.ndarray:
+    """Per-point mask of where the data see the model: within ``width`` of a straight
+    event-station path (in the projected plane), for the given events."""
+    from ..workflow import discretisation as disc
+
+    d = disc.discretisation(p, p.simulation_configuration(SIMULATION))
+    pts = d.mesh.coordinates.reshape(-1, 2)
+    stations = np.array([p.domain.position(s) for s in p.events.stations()])
+    covered = np.zeros(len(pts), dtype=bool)
+    for name in events:
+        a = np.array(p.domain.position(p.events.get(name)))
+        for b in stations:
+            ab = b - a
+            t = np.clip(((pts - a) @ ab) / (ab @ ab), 0.0, 1.0)
+            covered |= np.hypot(*(pts - a - t[:, None] * ab).T) < width
+    return covered.reshape(d.mesh.point_shape)
+
+
+def recovery_correlation(p: Project, problem: str, iteration: int | None = None) -> float:
+    """Correlation of the recovered VS anomaly (model - prior) with the true one, where
+    the data see the model (:func:`data_coverage`)."""
+    from ..workflow import discretisation as disc
+
+    it = p.inversions.get_iteration(problem, iteration)
+    d = disc.discretisation(p, p.simulation_configuration(SIMULATION))
+    true = disc.model_from_values(d.mesh, p.model_dataset("true_model"))["vs"] - PRIOR_VS
+    recovered = it.model()["vs"] - PRIOR_VS
+    mask = data_coverage(p, it.config.events)
+    return float(np.corrcoef(recovered[mask], true[mask])[0, 1])

@@ -49,13 +49,18 @@ class Project:
         self._lock = None if read_only else ProjectLock(self.paths.root)
         if self._lock is not None:
             self._lock.acquire()
-            # Left-over temporary files of writes killed mid-way (never read; safe to drop
-            # now that no other process can be writing).
-            store.clean_temporaries(self.paths.root)
-        meta = store.read_json(self.paths.project_file)
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"{self.paths.project_file} is not an fwi-widgets project file (format {meta.get('format')!r}).")
-        self.domain = configuration_from_dict(meta["domain"])
+        try:
+            if self._lock is not None:
+                # Left-over temporary files of writes killed mid-way (never read; safe to
+                # drop now that no other process can be writing).
+                store.clean_temporaries(self.paths.root)
+            meta = store.read_json(self.paths.project_file)
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"{self.paths.project_file} is not an fwi-widgets project file (format {meta.get('format')!r}).")
+            self.domain = configuration_from_dict(meta["domain"])
+        except BaseException:
+            self.close()  # a failed open must not keep other processes out
+            raise
         self.mutex = threading.RLock()
         from ..workflow.inversions import Inversions
 
@@ -143,21 +148,25 @@ class Project:
         store.write_json(path, config.to_dict())
 
     def _add_events(self, collection: EventCollection) -> None:
-        for station in collection.stations:
-            x, y = self._position(station)
-        for event in collection.events:
-            self._position(event)
+        # Check everything first: nothing is written unless all of it can be.
+        for item, kind in [(s, "stations") for s in collection.stations] + [(e, "events") for e in collection.events]:
+            self._position(item)
+            self._check_item(kind, item.name, item)
         for station in collection.stations:
             self._write_item("stations", station.name, station)
         for event in collection.events:
             self._write_item("events", event.name, event)
 
-    def _write_item(self, kind, name, item) -> None:
+    def _check_item(self, kind, name, item) -> bool:
+        """True if the item must be written; an error if it conflicts with a stored one."""
         path = self.paths.configuration(kind, name)
         if path.exists() and store.read_json(path) != json.loads(json.dumps(item.to_dict())):
             raise ValueError(f"{kind[:-1].capitalize()} {name!r} already exists with different values.")
-        if not path.exists():
-            store.write_json(path, item.to_dict())
+        return not path.exists()
+
+    def _write_item(self, kind, name, item) -> None:
+        if self._check_item(kind, name, item):
+            store.write_json(self.paths.configuration(kind, name), item.to_dict())
 
     def _position(self, item) -> tuple[float, float]:
         x, y = self.domain.position(item)
@@ -174,7 +183,7 @@ class Project:
                 if sorted(model.data[var].dims) != sorted(axes):
                     raise ValueError(f"The grid model's {var!r} must have dims {axes}, but it has {list(model.data[var].dims)}.")
             path = self.paths.grid_model(model.name)
-            if path.exists():
+            if path.exists() or self.paths.configuration("models", model.name).exists():
                 raise ValueError(f"A model named {model.name!r} already exists; add it under a new name.")
             store.write_netcdf(path, model.data)
         self._write_configuration("models", model)

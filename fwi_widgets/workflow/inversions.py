@@ -19,11 +19,22 @@ def configure_logging() -> None:
     """Print the workflow's log lines like the seed: ``[time] INFO: message`` (once,
     only if the application has not configured the "fwi_widgets" logger itself)."""
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _CurrentStdout()
         handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+
+
+class _CurrentStdout(logging.Handler):
+    """Writes to whatever ``sys.stdout`` is at the time (a notebook cell's output, or a
+    test's captured stream), not the one of the moment the handler was made."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stdout.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never break the workflow
+            self.handleError(record)
 
 
 class Inversions:

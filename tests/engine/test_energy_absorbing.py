@@ -173,9 +173,11 @@ def reflected_fractions(physics: str) -> dict:
 
 
 # Limits just above the measured fractions (in energy; amplitude ratio = square root):
-# Stacey 7.9e-4 elastic, 1.4e-4 SH, 1.1e-3 acoustic; with the sponge 6.1e-3, 3.1e-3, 2.1e-2.
+# Stacey 7.9e-4 elastic, 1.4e-4 SH, 1.1e-3 acoustic; with the 360 m sponge (1.2 P and 2 S
+# wavelengths) 1.5e-3, 1.2e-3, 5.1e-3: a layer this thin does not improve on Stacey (its
+# own impedance change reflects); it is meant for layers of several wavelengths.
 STACEY_LIMITS = {"elastic": 1.2e-3, "sh": 2.5e-4, "acoustic": 1.6e-3}
-SPONGE_LIMITS = {"elastic": 8e-3, "sh": 4.5e-3, "acoustic": 2.8e-2}
+SPONGE_LIMITS = {"elastic": 2.0e-3, "sh": 1.6e-3, "acoustic": 6.5e-3}
 
 
 @pytest.mark.parametrize("physics", ["elastic", "sh", "acoustic"])
@@ -186,15 +188,3 @@ def test_stacey_reflection(physics):
 @pytest.mark.parametrize("physics", ["elastic", "sh", "acoustic"])
 def test_sponge_reflection(physics):
     assert reflected_fractions(physics)["stacey+sponge"] <= SPONGE_LIMITS[physics]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the sponge's damping profile d0 = 3 v ln(1e3) / (2 W) is a PML profile; in a plain "
-    "mass-proportional layer it is so strong (d0 ~ omega) that the layer itself reflects 4-20x more "
-    "energy than Stacey alone (measured with a 360 m = 1.2-2 wavelength layer).",
-)
-@pytest.mark.parametrize("physics", ["elastic", "sh", "acoustic"])
-def test_sponge_improves_on_stacey(physics):
-    fractions = reflected_fractions(physics)
-    assert fractions["stacey+sponge"] < fractions["stacey"]

@@ -1,0 +1,58 @@
+"""The seed's Part 4 on the workshop example: iterations, log, trust region in the loop."""
+import numpy as np
+import pytest
+
+from fwi_widgets import namespace as sn
+from fwi_widgets.examples.workshop import recovery_correlation
+
+from ._part4 import PROBLEM, add_problem
+
+
+def test_part4_five_iterations_reduce_misfit_and_recover_anomalies(workshop_copy, capsys):
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="local")
+    assert p.inversions.add_iteration(inverse_problem_configuration=PROBLEM) is True
+    assert p.inversions.add_iteration(inverse_problem_configuration=PROBLEM) is False  # #0 unfinished
+    # Step by step, as the seed does: resume returns while jobs run.
+    assert p.inversions.resume(inverse_problem_configuration=PROBLEM) is False
+    out = capsys.readouterr().out
+    assert "Resuming iteration #0." in out and "Submitting job array with 3 jobs ..." in out
+    assert "Launched adjoint simulations for 3 events" in out
+    p.inversions.resume(inverse_problem_configuration=PROBLEM)
+    assert "3 events have already been submitted. They will not be submitted again." in capsys.readouterr().out
+    assert p.inversions.iterate(inverse_problem_configuration=PROBLEM, timeout_in_seconds=900, ping_interval_in_seconds=0.2,
+                                n_iterations=5)
+    out = capsys.readouterr().out
+    for line in ("Iteration 0: Number of events: 3\t chi = ", "pred = ---\tared = ---\tnorm_update = ---\ttr_radius = ---",
+                 "old misfit control group: ", "new misfit control group: ", "predicted reduction control group: -",
+                 "actual reduction control group: ", "event(s) improved the misfit.", "Model update accepted.",
+                 "Successfully completed iteration #0.", "Adding new iteration #1.", "Iteration 1: Number of events: 3"):
+        assert line in out, line
+    chi0 = p.inversions.get_iteration(PROBLEM, 0).record["results"]["chi"]
+    last = p.inversions.get_iteration(PROBLEM, 4)
+    chi5 = last.record["results"]["trials"][-1]["chi"]  # misfit of the model after five accepted updates
+    assert last.record["results"]["trials"][-1]["accepted"]
+    reduction = 1 - chi5 / chi0
+    correlation = recovery_correlation(p, PROBLEM, 5)
+    print(f"misfit reduction after 5 iterations: {reduction:.1%}; correlation with the true anomalies: {correlation:.3f}")
+    assert reduction >= 0.60
+    assert correlation >= 0.70
+
+
+def test_rejected_step_shrinks_the_radius_and_retries(workshop_copy, capsys):
+    p = sn.Project(path=workshop_copy)
+    # With an L2 waveform misfit, a first step of up to 30 % overshoots into cycle skips:
+    # the trust region must reject it and retry with a quarter of the radius.
+    p += sn.MisfitConfiguration(name="l2_misfit", simulation_configuration="initial_model_70_120_seconds",
+                                min_period_in_seconds=70.0, max_period_in_seconds=120.0, misfit_function="l2")
+    name = add_problem(p, site="inline", name="inv_big_steps", initial_trust_region_linf=0.3, misfit="l2_misfit")
+    p.inversions.add_iteration(inverse_problem_configuration=name)
+    assert p.inversions.iterate(inverse_problem_configuration=name, ping_interval_in_seconds=0.05)
+    trials = p.inversions.get_iteration(name, 0).record["results"]["trials"]
+    assert len(trials) >= 2 and not trials[0]["accepted"] and trials[-1]["accepted"]
+    assert trials[1]["radius"] == pytest.approx(trials[0]["radius"] / 4)
+    assert "Model update rejected: rho = " in capsys.readouterr().out
+    # Iteration 1 starts from the accepted trial model.
+    it1 = p.inversions.get_iteration(name, 1)
+    assert it1.record["previous"]["tr_radius"] == pytest.approx(trials[-1]["radius"])
+    np.testing.assert_allclose(it1.model()["vs"], p.inversions.get_iteration(name, 0).model("trial")["vs"])
