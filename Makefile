@@ -15,13 +15,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab workshop_inversion.ipynb
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_forward.py
+	$(PY) benchmarks/bench_gradient.py
+	$(PY) benchmarks/bench_workshop.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

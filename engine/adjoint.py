@@ -49,13 +49,13 @@ class StoragePolicy:
     mode : "auto" (full if it fits in ``memory_limit_bytes``, else checkpoints),
         "full", "checkpoint" (bounded memory, one extra forward run), or "decimated"
         (every ``sampling_interval``-th step; approximate gradient, fastest, least memory).
-    memory_limit_bytes : the budget "auto" compares the full storage with (default 2 GiB).
+    memory_limit_bytes : the budget "auto" compares the full storage with (default 4 GiB).
     sampling_interval : steps between stored fields in "decimated" mode.
     checkpoint_interval : steps between checkpoints (default ceil(sqrt(N))).
     """
 
     mode: str = "auto"
-    memory_limit_bytes: int = 2 * 1024**3
+    memory_limit_bytes: int = 4 * 1024**3
     sampling_interval: int = 1
     checkpoint_interval: int | None = None
 

@@ -142,7 +142,7 @@ def simulate(
         verification suite). A dt above the bound raises ValueError.
     precision : "float64" (default, for verification) or "float32" (about 2x faster).
     keep_forward : keep what the adjoint needs (see ``engine.gradient``): True for the
-        default :class:`engine.adjoint.StoragePolicy` (full storage up to 2 GiB, else
+        default :class:`engine.adjoint.StoragePolicy` (full storage up to 4 GiB, else
         checkpoints), or a StoragePolicy.
     output : "displacement" (default; "pressure" for acoustic), "velocity" or
         "acceleration" (central differences of the recorded field, consistent with the scheme).

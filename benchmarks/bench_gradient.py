@@ -1,0 +1,104 @@
+"""Cost of a full gradient (forward with storage + adjoint + kernels) against a plain
+forward, on the SPECFEM2D reference case (elastic, 100 x 100 elements, order 4).
+
+    .venv/bin/python benchmarks/bench_gradient.py                 # the default set (~5 min)
+    .venv/bin/python benchmarks/bench_gradient.py --steps 200 --elements 30   # smoke run
+
+Each configuration runs in a fresh interpreter (thread count fixed, peak RSS its own).
+Prints a table and writes JSON (``--out``, default benchmarks/results/gradient.json).
+SPECFEM2D needs 4.0x a forward for a gradient on this machine kind (NUMERICS.md).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    current_rss_mib, emit_result, format_table, machine_info, peak_rss_mib, run_isolated, write_json,
+)
+
+HERE = Path(__file__).resolve()
+
+
+def one(args) -> None:
+    import numba
+    import numpy as np
+
+    import engine
+    from engine.operator import WaveOperator
+    from engine.physics import get
+
+    numba.set_num_threads(args.threads)
+    n = args.elements
+    mesh = engine.mesh.rectangle(x=(0, 10000.0), z=(-10000.0, 0.0), elements=(n, n), absorbing=("left", "right", "bottom"))
+    model = engine.Model.isotropic(mesh, vp=3000.0, vs=1800.0, rho=2200.0)
+    dtype = np.float32 if args.precision == "float32" else np.float64
+    op = WaveOperator(mesh, model, get("elastic"), dtype)
+    dt = 0.5 * op.stable_dt()
+    src = engine.Source.point_force((5000.0, -5000.0), (0.0, 1.0), engine.stf.ricker(5.0))
+    rec = engine.Receivers([(2500.0, 0.0), (5000.0, 0.0), (7500.0, 0.0)])
+    kw = dict(dt=dt, physics="elastic", precision=args.precision, operator=op)
+    # Warm-up: compile every kernel on a few steps.
+    warm = engine.simulate(mesh, model, [src], rec, end_time=5 * dt, keep_forward=True, **kw)
+    engine.gradient(warm, np.zeros(warm.seismograms.shape))
+    baseline = current_rss_mib()
+    t0 = time.perf_counter()
+    engine.simulate(mesh, model, [src], rec, end_time=args.steps * dt, **kw)
+    forward = time.perf_counter() - t0
+    policy = engine.StoragePolicy(mode=args.mode, memory_limit_bytes=2**40)
+    t0 = time.perf_counter()
+    sim = engine.simulate(mesh, model, [src], rec, end_time=args.steps * dt, keep_forward=policy, **kw)
+    forward_storing = time.perf_counter() - t0
+    stored = sim.forward.nbytes
+    adj = np.random.default_rng(0).standard_normal(sim.seismograms.shape)
+    t0 = time.perf_counter()
+    engine.gradient(sim, adj)
+    adjoint = time.perf_counter() - t0
+    emit_result({
+        "mode": args.mode, "precision": args.precision, "threads": args.threads, "steps": args.steps,
+        "n_global": mesh.n_global, "forward_s": forward, "forward_storing_s": forward_storing, "adjoint_s": adjoint,
+        "ratio": (forward_storing + adjoint) / forward, "stored_mib": stored / 2**20,
+        "baseline_rss_mib": baseline, "peak_rss_mib": peak_rss_mib(),
+    })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--elements", type=int, default=100)
+    parser.add_argument("--steps", type=int, nargs="+", default=[2000, 8000])
+    parser.add_argument("--mode", nargs="+", default=["full", "checkpoint"])
+    parser.add_argument("--precision", nargs="+", default=["float32"])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1])
+    parser.add_argument("--out", default=str(HERE.parent / "results" / "gradient.json"))
+    args = parser.parse_args()
+    if args.one:
+        args.steps, args.mode, args.precision, args.threads = args.steps[0], args.mode[0], args.precision[0], args.threads[0]
+        return one(args)
+    rows = []
+    for steps in args.steps:
+        for mode in args.mode:
+            if mode == "full" and steps > 4000:
+                continue  # full storage of 8000 float32 steps is ~10 GB: the point of checkpoints
+            for precision in args.precision:
+                for threads in args.threads:
+                    child = ["--one", "--elements", str(args.elements), "--steps", str(steps), "--mode", mode,
+                             "--precision", precision, "--threads", str(threads)]
+                    r = run_isolated(HERE, child, threads)
+                    r.update(steps=steps, mode=mode, precision=precision, threads=threads)
+                    rows.append(r)
+                    print(r, file=sys.stderr)
+    columns = [("steps", "steps", "d"), ("mode", "storage", "s"), ("precision", "precision", "s"),
+               ("threads", "thr", "d"), ("forward_s", "forward s", ".2f"), ("forward_storing_s", "fwd+store s", ".2f"),
+               ("adjoint_s", "adjoint s", ".2f"), ("ratio", "gradient/forward", ".2f"),
+               ("stored_mib", "stored MiB", ".0f"), ("peak_rss_mib", "peak RSS MiB", ".0f")]
+    print(format_table(rows, columns))
+    path = write_json(args.out, {"machine": machine_info(), "results": rows, "specfem2d_gradient_over_forward": 4.0})
+    print(f"JSON: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Widgets that observe an :class:`~fwi_widgets.state.InversionState`: ``p.viz.nb.*``.
+
+Views only draw what the state holds and turn clicks into calls of the state's
+methods (which call the workflow). They never compute and never import the engine
+(a test checks ``sys.modules``).
+
+>>> box = p.viz.nb.inversion(inverse_problem_configuration="inv_70_120_seconds")  # doctest: +SKIP
+>>> m = p.viz.nb.domain(inverse_problem_configuration="inv_70_120_seconds")  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import threading
+
+import traitlets
+
+from ..state import InversionState, Selection
+
+__all__ = ["Viz"]
+
+
+class Viz:
+    """``p.viz``: the project's widgets, sharing one state per inverse problem.
+
+    Parameters
+    ----------
+    project : fwi_widgets.project.Project
+        The open project the widgets show.
+    """
+
+    def __init__(self, project):
+        self.project = project
+        #: What was clicked, shared by every view of this project.
+        self.selection = Selection()
+        self._states: dict[str, InversionState] = {}
+        self._lock = threading.Lock()
+        self.nb = _Notebook(self)
+
+    def state(self, inverse_problem_configuration: str) -> InversionState:
+        """The one :class:`InversionState` of this inverse problem (made on first use)."""
+        name = inverse_problem_configuration
+        with self._lock:
+            if name not in self._states:
+                state = InversionState(self.project, name)
+                # A station picked anywhere is picked everywhere.
+                traitlets.link((self.selection, "selected_station"), (state, "selected_station"))
+                self._states[name] = state
+            return self._states[name]
+
+
+class _Notebook:
+    """``p.viz.nb``: Jupyter widgets (ipywidgets, bqplot, ipyleaflet)."""
+
+    def __init__(self, viz: Viz):
+        self._viz = viz
+
+    def inversion(self, inverse_problem_configuration: str, timeout_in_seconds: float | None = None,
+                  ping_interval_in_seconds: float = 0.5):
+        """The inversion dashboard: misfit curve, trust-region radius, tasks, buttons, log.
+
+        Parameters
+        ----------
+        inverse_problem_configuration : str
+            Name of a registered inverse problem.
+        timeout_in_seconds : float or None
+            What **Iterate** passes to ``p.inversions.iterate`` (s); None waits as long as it takes.
+        ping_interval_in_seconds : float
+            How often **Iterate** looks for finished jobs (s).
+
+        Returns
+        -------
+        InversionView
+            An ``ipywidgets.VBox``.
+        """
+        from .inversion import InversionView
+
+        state = self._viz.state(inverse_problem_configuration)
+        return InversionView(state, timeout_in_seconds=timeout_in_seconds,
+                             ping_interval_in_seconds=ping_interval_in_seconds)
+
+    def domain(self, inverse_problem_configuration: str | None = None, tiles: bool = False):
+        """A map of the domain outline, the events and the stations.
+
+        Parameters
+        ----------
+        inverse_problem_configuration : str or None
+            With a name, stations are coloured by the change of their misfit (first vs
+            latest accepted model) and the problem's events are highlighted.
+        tiles : bool
+            Add an OpenStreetMap tile layer under the shipped land outlines (needs the
+            internet in the browser); by default the map works offline.
+
+        Returns
+        -------
+        ipyleaflet.Map
+        """
+        from .domain import domain_map
+
+        state = None if inverse_problem_configuration is None else self._viz.state(inverse_problem_configuration)
+        return domain_map(self._viz.project, state=state, selection=self._viz.selection, tiles=tiles)

@@ -1,0 +1,180 @@
+"""Views without a browser: marks, buttons, the offline map and clicks (ipywidgets 8
+widgets work without a kernel; front-end messages are simulated)."""
+import json
+import subprocess
+import sys
+
+import ipyleaflet as L
+import numpy as np
+import pytest
+
+from fwi_widgets import namespace as sn
+from fwi_widgets.views._basemap import LAND_FILE, land_geojson, topojson_to_geojson
+from fwi_widgets.views.domain import misfit_change_colour
+from fwi_widgets.views.inversion import _points
+
+from ._part4 import PROBLEM, SELECTED_EVENTS, add_problem
+
+
+@pytest.fixture
+def project(workshop_copy):
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="inline")
+    yield p
+    p.close()
+
+
+def _layer(m, name):
+    found = [layer for layer in m.layers if layer.name == name]
+    assert len(found) == 1, f"expected one layer named {name!r}, got {[layer.name for layer in m.layers]}"
+    return found[0]
+
+
+def test_resume_clicks_walk_an_iteration_and_the_curve_gains_its_point(project):
+    view = project.viz.nb.inversion(inverse_problem_configuration=PROBLEM)
+    state = project.viz.state(PROBLEM)
+    assert view.marks["accepted"].x.size == 0 and "No iteration yet" in view.table.value
+    assert "resume-button" in view.resume_button._dom_classes
+    assert "iterate-button" in view.iterate_button._dom_classes
+    view.resume_button.click()
+    assert state.stage == "misfit_and_gradient" and "Iteration #0" in view.table.value
+    assert "misfit_and_gradient" in view.table.value and "3/3 jobs done" in view.table.value
+    # Its own misfit is known once the gradient jobs are collected (the second click).
+    view.resume_button.click()
+    np.testing.assert_array_equal(view.marks["accepted"].x, [0.0])
+    for _ in range(5):
+        if state.current_iteration == 1:
+            break
+        view.resume_button.click()
+    assert state.current_iteration == 1 and view.error_box.value == ""
+    chi0 = state.iterations[0]["chi"]
+    trial = state.iterations[0]["trials"][-1]
+    # Iteration 0's misfit at x = 0, the accepted trial (iteration 1's model) at x = 1.
+    np.testing.assert_array_equal(view.marks["accepted"].x, [0.0, 1.0])
+    np.testing.assert_array_equal(view.marks["accepted"].y, [chi0, trial["chi"]])
+    np.testing.assert_array_equal(view.marks["total"].y, [chi0, trial["chi"]])
+    assert view.marks["rejected"].x.size == 0
+    np.testing.assert_array_equal(view.marks["events"].x, [0.0, 1.0])
+    assert view.marks["events"].y.shape == (3, 2) and list(view.marks["events"].labels) == sorted(SELECTED_EVENTS)
+    np.testing.assert_array_equal(view.marks["radius"].y, [trial["radius"]])
+    assert "Successfully completed iteration #0." in view.log_area.value.splitlines()
+    assert "Iteration #1" in view.table.value and "last step accepted" in view.table.value
+    # What the browser receives: the mark's state carries the two points.
+    assert tuple(view.marks["accepted"].get_state()["x"]["shape"]) == (2,)
+
+
+def test_iterate_disables_the_buttons_while_the_background_step_runs(project):
+    view = project.viz.nb.inversion(PROBLEM, timeout_in_seconds=120, ping_interval_in_seconds=0.05)
+    state = project.viz.state(PROBLEM)
+    disabled = []
+    view.resume_button.observe(lambda c: disabled.append(c["new"]), names="disabled")
+    view.iterate_button.click()
+    assert view.resume_button.disabled and view.iterate_button.disabled  # at once, before any job finished
+    view.resume_button.click()  # a disabled button's click must not start a second step
+    assert state.error == ""
+    assert state.wait(timeout=120), "the background iterate did not finish within 120 s"
+    assert not view.resume_button.disabled and not view.iterate_button.disabled
+    assert disabled == [True, False]
+    assert state.current_iteration == 1 and view.marks["accepted"].x.size == 2
+
+
+def test_points_put_rejected_trials_beside_the_iteration_they_would_start():
+    misfits = {"a": 1.0, "b": 2.0}
+    history = ({"iteration": 0, "trial": None, "chi": 3.0, "misfits": misfits, "accepted": True},
+               {"iteration": 0, "trial": 0, "chi": 5.0, "misfits": misfits, "accepted": False},
+               {"iteration": 0, "trial": 1, "chi": 2.0, "misfits": misfits, "accepted": True})
+    iterations = ({"number": 0, "trials": ({"radius": 0.4}, {"radius": 0.1})},)
+    p = _points(history, iterations)
+    np.testing.assert_array_equal(p["x"], [0, 1])
+    np.testing.assert_array_equal(p["chi"], [3.0, 2.0])
+    np.testing.assert_array_equal(p["x_rejected"], [1])
+    np.testing.assert_array_equal(p["chi_rejected"], [5.0])
+    np.testing.assert_array_equal(p["x_radius"], [0, 0.5])
+    np.testing.assert_array_equal(p["per_event"], [[1.0, 1.0], [2.0, 2.0]])
+    assert _points(history[:1], ())["per_event"].size == 0  # one point per event: no lines yet
+
+
+def test_domain_map_is_offline_and_a_click_selects_the_station(project):
+    m = project.viz.nb.domain(inverse_problem_configuration=PROBLEM)
+    state = project.viz.state(PROBLEM)
+    assert not any(isinstance(layer, L.TileLayer) for layer in m.layers), "a tile layer is a grey box offline"
+    land = _layer(m, "land")
+    assert isinstance(land, L.GeoJSON) and land.data["features"][0]["geometry"]["type"] == "MultiPolygon"
+    outline = _layer(m, "domain outline")
+    lats, lons = project.domain.outline()
+    np.testing.assert_allclose(np.array(outline.locations), np.column_stack([lats, lons]))
+    markers = {marker.name: marker for marker in _layer(m, "stations").layers}
+    stations = project.events.stations()
+    assert sorted(markers) == sorted(s.name for s in stations)
+    for s in stations:
+        assert markers[s.name].location == pytest.approx((s.latitude, s.longitude), abs=1e-12)
+    assert len(_layer(m, "events").layers) == len(project.events.list())
+    assert {mk.fill_color for mk in markers.values()} == {misfit_change_colour(None, None)}  # nothing evaluated yet
+
+    # Colours follow the state as the inversion runs (observers, no rebuild of the map).
+    project.inversions.add_iteration(inverse_problem_configuration=PROBLEM)
+    assert project.inversions.iterate(PROBLEM, ping_interval_in_seconds=0.05)
+    for name, marker in markers.items():
+        assert marker.fill_color == misfit_change_colour(*state.station_misfits[name]), name
+    improved = [n for n, (first, latest) in state.station_misfits.items() if latest < 0.9 * first]
+    assert improved and markers[improved[0]].fill_color.startswith("#")
+    assert markers[improved[0]].fill_color != misfit_change_colour(1.0, 1.0)
+
+    chosen = stations[3]
+    markers[chosen.name]._handle_custom_msg(
+        {"event": "interaction", "type": "click", "coordinates": [chosen.latitude, chosen.longitude]}, [])
+    assert state.selected_station == chosen.name
+    assert project.viz.selection.selected_station == chosen.name  # selected everywhere
+    assert markers[chosen.name].radius > markers[stations[0].name].radius  # highlighted
+    # A second map without a problem shares the selection.
+    other = {mk.name: mk for mk in _layer(project.viz.nb.domain(), "stations").layers}
+    other[stations[0].name]._handle_custom_msg({"event": "interaction", "type": "click", "coordinates": [0, 0]}, [])
+    assert state.selected_station == stations[0].name
+
+
+def test_misfit_change_colours():
+    assert misfit_change_colour(2.0, 1.0) == "#2166ac"  # halved: full blue
+    assert misfit_change_colour(1.0, 4.0) == "#b2182b"  # more than doubled: clipped to full red
+    assert misfit_change_colour(1.0, 1.0) == "#f7f7f7"
+    assert misfit_change_colour(0.0, 1.0) == misfit_change_colour(None, None)  # no relative change defined
+
+
+def _inside(lon, lat, ring):
+    """Even-odd rule (crossing number) for one ring of [lon, lat] positions."""
+    inside = False
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
+        if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) * (x1 - x0) / (y1 - y0):
+            inside = not inside
+    return inside
+
+
+def test_land_topojson_decodes_to_closed_rings_with_land_where_land_is():
+    land = land_geojson()
+    polygons = land["features"][0]["geometry"]["coordinates"]
+    with open(LAND_FILE) as f:
+        topo = json.load(f)
+    assert len(polygons) == len(topo["objects"]["land"]["geometries"][0]["arcs"])
+    rings = [ring for polygon in polygons for ring in polygon]
+    assert all(ring[0] == ring[-1] and len(ring) >= 4 for ring in rings)
+    lons = np.array([p[0] for ring in rings for p in ring])
+    lats = np.array([p[1] for ring in rings for p in ring])
+    assert lons.min() >= -180 and lons.max() <= 180 and lats.min() >= -90 and lats.max() <= 90
+
+    def on_land(lon, lat):
+        # Holes (lakes, at 1:110m the Caspian) are later rings of a polygon: even-odd over all rings.
+        return sum(_inside(lon, lat, ring) for polygon in polygons for ring in polygon) % 2 == 1
+
+    for place, (lon, lat) in {"Paris": (2.35, 48.86), "Madrid": (-3.70, 40.42), "Cairo": (31.24, 30.04),
+                              "Reykjavik inland": (-20.0, 64.8)}.items():
+        assert on_land(lon, lat), place
+    for place, (lon, lat) in {"mid-Atlantic": (-40.0, 30.0), "Ionian Sea": (19.0, 37.0), "Bay of Biscay": (-5.0, 45.5)}.items():
+        assert not on_land(lon, lat), place
+    with pytest.raises(ValueError, match="valid names are \\['land'\\]"):
+        topojson_to_geojson(topo, "countries")
+
+
+def test_views_never_import_the_engine():
+    code = ("import sys, fwi_widgets.views, fwi_widgets.views.inversion, fwi_widgets.views.domain;"
+            "print(','.join(m for m in sys.modules if m.split('.')[0] == 'engine'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"fwi_widgets.views pulled in: {out.stdout.strip()}"
