@@ -48,9 +48,9 @@ def main() -> None:
         seconds = time.perf_counter() - t0
         it = p.inversions.get_iteration(PROBLEM, k)
         trials = it.record["results"]["trials"]
-        rows.append({"iteration": k, "seconds": seconds, "warm": k > 0, "trials": len(trials),
-                     "chi": it.record["results"]["chi"], "accepted": trials[-1]["accepted"]})
-    warm = [r["seconds"] for r in rows if r["warm"]]
+        rows.append({"iteration": k, "seconds": seconds, "warm": str(k > 0), "trials": len(trials),
+                     "chi": it.record["results"]["chi"], "accepted": str(trials[-1]["accepted"])})
+    warm = [r["seconds"] for r in rows if r["warm"] == "True"]
     d = p.inversions.get_iteration(PROBLEM, 0)
     from fwi_widgets.workflow import discretisation as disc
 

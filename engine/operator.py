@@ -38,7 +38,8 @@ class WaveOperator:
     Attributes
     ----------
     mass : (n_global,) float64 assembled diagonal mass (its density is rho or 1/kappa).
-    damping : dict global point -> (n_comp, n_comp) float64 damping block C.
+    damping_nodes, damping_blocks : (n,) points with damping and their (n, n_comp, n_comp)
+        float64 blocks of C (Stacey faces plus the sponge).
     dirichlet : (n_global,) bool, points held at zero (acoustic free surface).
     """
 
@@ -67,7 +68,8 @@ class WaveOperator:
                 j, i = mesh.face_points(int(f))
                 self.dirichlet[mesh.ibool[e][j, i]] = True
         self.sponge = np.zeros(mesh.n_global)  # mass-proportional damping rate d(x), 1/s
-        self.damping = self._damping_blocks()
+        self.damping_nodes, self.damping_blocks = self._damping_blocks()
+        self._stepping_cache: dict = {}
         self._stable_dt = None
         self._no_field = np.zeros((1, physics.n_components), dtype=dtype)
         self._no_sens = np.zeros((1,) * 4 + (self.material.shape[-1],), dtype=np.float64)
@@ -93,29 +95,26 @@ class WaveOperator:
     def new_sensitivity(self) -> np.ndarray:
         return np.zeros(self.material.shape, dtype=np.float64)
 
-    def _damping_blocks(self) -> dict:
+    def _damping_blocks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes (n,), blocks (n, n_comp, n_comp)): the damping C at the points that have it."""
         mesh, nc = self.mesh, self.n_components
-        damping: dict[int, np.ndarray] = {}
+        dense = np.zeros((mesh.n_global, nc, nc))
         for side in mesh.absorbing:
             for e, f in mesh.side_sets[side]:
                 nodes, weights, normals = mesh.face_geometry(int(e), int(f))
                 j, i = mesh.face_points(int(f))
                 coeff = self.coefficients[e][:, j, i].T  # (n, n_coeff)
                 z = self.physics.impedance(coeff, self.mass_density[e][j, i], normals)
-                for node, w, block in zip(nodes, weights, z):
-                    damping.setdefault(int(node), np.zeros((nc, nc)))
-                    damping[int(node)] += w * block
+                np.add.at(dense, nodes, weights[:, None, None] * z)
         if self.sponge_width:
-            self._add_sponge(damping)
-        for node in np.nonzero(self.dirichlet)[0]:
-            damping.pop(int(node), None)
-        return damping
+            self._add_sponge(dense)
+        dense[self.dirichlet] = 0.0
+        nodes = np.nonzero(np.any(dense != 0.0, axis=(1, 2)))[0].astype(np.int64)
+        return nodes, dense[nodes]
 
-    def _add_sponge(self, damping: dict) -> None:
-        """Mass-proportional damping 2 d(x) M, d = d0 ((W - dist) / W)^2 inside the layer.
-
-        d0 = 3 v_max ln(1/R) / (2 W) with R = 1e-3, the usual PML-style profile.
-        """
+    def _add_sponge(self, dense: np.ndarray) -> None:
+        """Mass-proportional damping 2 d(x) M, d = d0 ((W - dist) / W)^2 inside the layer,
+        d0 = SPONGE_STRENGTH v_max / W (a gentle profile: a strong one reflects itself)."""
         mesh, width = self.mesh, float(self.sponge_width)
         if not width > 0:
             raise ValueError(f"The 'sponge_width' parameter must be positive, but {width!r} was given.")
@@ -130,34 +129,28 @@ class WaveOperator:
         dist, _ = cKDTree(pts).query(mesh.global_coordinates)
         inside = np.nonzero(dist < width)[0]
         d0 = SPONGE_STRENGTH * self.physics.max_velocity(self.model) / width
-        d = d0 * ((width - dist[inside]) / width) ** 2
-        eye = np.eye(self.n_components)
-        self.sponge[inside] = d
-        for node, dn in zip(inside, d):
-            damping.setdefault(int(node), np.zeros_like(eye))
-            damping[int(node)] += 2.0 * dn * self.mass[node] * eye
+        self.sponge[inside] = d0 * ((width - dist[inside]) / width) ** 2
+        dense[inside] += (2.0 * self.sponge[inside] * self.mass[inside])[:, None, None] * np.eye(self.n_components)
 
     # --- time stepping data ---------------------------------------------------------
     def stepping_arrays(self, dt: float) -> dict:
-        """Arrays for the kernels of ``_stepping_kernels`` at time step ``dt``."""
+        """Arrays for the kernels of ``_stepping_kernels`` at time step ``dt`` (cached)."""
+        if dt in self._stepping_cache:
+            return self._stepping_cache[dt]
         nc, dtype = self.n_components, self.dtype
         minv_dt = np.where(self.dirichlet, 0.0, dt / self.mass)
         minv_dt = np.ascontiguousarray(np.repeat(minv_dt[:, None], nc, axis=1), dtype=dtype)
-        idx = np.array(sorted(self.damping), dtype=np.int64)
-        p = np.zeros((len(idx), nc, nc))
-        q = np.zeros((len(idx), nc, nc))
-        for b, node in enumerate(idx):
-            m = self.mass[node] * np.eye(nc)
-            half_c = 0.5 * dt * self.damping[int(node)]
-            inv = np.linalg.inv(m + half_c)
-            p[b] = inv @ (m - half_c)
-            q[b] = dt * inv
-        return {
+        m = self.mass[self.damping_nodes][:, None, None] * np.eye(nc)
+        half_c = 0.5 * dt * self.damping_blocks
+        inv = np.linalg.inv(m + half_c) if len(m) else np.zeros((0, nc, nc))
+        arrays = {
             "minv_dt": minv_dt,
-            "damp_idx": idx,
-            "damp_p": p.astype(dtype),
-            "damp_q": q.astype(dtype),
+            "damp_idx": self.damping_nodes,
+            "damp_p": np.ascontiguousarray(inv @ (m - half_c), dtype=dtype),
+            "damp_q": np.ascontiguousarray(dt * inv, dtype=dtype),
         }
+        self._stepping_cache = {dt: arrays}
+        return arrays
 
     # --- stability -----------------------------------------------------------------
     def max_eigenvalue(self, rtol: float = 1e-3) -> float:

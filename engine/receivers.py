@@ -59,9 +59,13 @@ class ReceiverTerms:
             raise ValueError(
                 f"Receiver locations need {mesh.ndim} coordinates {mesh.axis_names}, but {receivers.locations.shape[1]} were given."
             )
-        nodes, weights = [], []
-        for loc in receivers.locations:
-            element, phi, _ = mesh.interpolation(loc)
-            nodes.append(mesh.ibool[element].ravel())
-            weights.append(phi.ravel())
-        return cls(np.array(nodes, dtype=np.int64), np.ascontiguousarray(weights, dtype=dtype))
+        elements, phi = mesh.interpolation_matrix(receivers.locations)
+        outside = np.nonzero(elements < 0)[0]
+        if len(outside):
+            lo, hi = mesh.bounds.T
+            raise ValueError(
+                f"Receiver(s) {[receivers.names[i] for i in outside]} lie outside the mesh (which spans "
+                f"{tuple(lo.tolist())} to {tuple(hi.tolist())}); move them inside."
+            )
+        nodes = mesh.ibool[elements].reshape(len(elements), -1).astype(np.int64)
+        return cls(nodes, np.ascontiguousarray(phi.reshape(len(elements), -1), dtype=dtype))

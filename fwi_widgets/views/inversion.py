@@ -96,6 +96,8 @@ class InversionView(widgets.VBox):
         ``"total"`` (line), ``"accepted"`` and ``"rejected"`` (scatters), ``"events"``
         (one line per event) and ``"radius"`` (line).
     resume_button, iterate_button : ipywidgets.Button
+    retry_button : ipywidgets.Button
+        Shown only while a task has failed jobs: resumes with ``retry_failed=True``.
     table, error_box : ipywidgets.HTML
     log_area : ipywidgets.Textarea
     """
@@ -143,6 +145,10 @@ class InversionView(widgets.VBox):
         self.iterate_button = widgets.Button(description="Iterate", icon="play",
                                              tooltip="Run a whole iteration in the background.")
         self.iterate_button.add_class("iterate-button")
+        self.retry_button = widgets.Button(description="Retry failed jobs", icon="redo", button_style="warning",
+                                           tooltip="Resume, submitting the failed jobs again.",
+                                           layout=widgets.Layout(display="none"))
+        self.retry_button.add_class("retry-button")
         self.table = widgets.HTML()
         self.table.add_class("task-table")
         self.error_box = widgets.HTML()
@@ -151,9 +157,10 @@ class InversionView(widgets.VBox):
         self.log_area.add_class("inversion-log")
         self.resume_button.on_click(self._on_resume)
         self.iterate_button.on_click(self._on_iterate)
+        self.retry_button.on_click(self._on_retry)
         super().__init__(children=[
             widgets.HBox([self.misfit_figure, self.radius_figure]),
-            widgets.HBox([self.resume_button, self.iterate_button]),
+            widgets.HBox([self.resume_button, self.iterate_button, self.retry_button]),
             self.error_box, self.table, self.log_area,
         ], **kwargs)
         self.add_class("inversion-view")
@@ -185,6 +192,8 @@ class InversionView(widgets.VBox):
 
     def _draw_table(self, change=None) -> None:
         self.table.value = _table(self.state)
+        failed = any(task["status"] == "failed" for task in self.state.tasks)
+        self.retry_button.layout.display = None if failed else "none"
 
     def _draw_log(self, change=None) -> None:
         self.log_area.value = "\n".join(self.state.log)
@@ -192,20 +201,24 @@ class InversionView(widgets.VBox):
     def _draw_buttons(self, change=None) -> None:
         busy = self.state.busy
         self.resume_button.disabled = busy
+        self.retry_button.disabled = busy
         self.iterate_button.disabled = busy
         error = self.state.error
         self.error_box.value = "" if not error else (
             f"<pre style='color:#d62728; white-space:pre-wrap'>{html.escape(error)}</pre>")
 
     # --- buttons: call the state, which calls the workflow ----------------------------------------------
-    def _on_resume(self, button) -> None:
+    def _on_resume(self, button, retry_failed: bool = False) -> None:
         if self.state.busy:  # Button.click() from Python does not look at 'disabled'
             return
         try:
-            self.state.resume()
+            self.state.resume(retry_failed=retry_failed)
         except Exception as exc:  # noqa: BLE001 - shown in the error box rather than raised into the front end
             if not self.state.error:
                 self.state.error = f"{type(exc).__name__}: {exc}"
+
+    def _on_retry(self, button) -> None:
+        self._on_resume(button, retry_failed=True)
 
     def _on_iterate(self, button) -> None:
         if self.state.busy:

@@ -78,6 +78,22 @@ def test_iterate_disables_the_buttons_while_the_background_step_runs(project):
     assert state.current_iteration == 1 and view.marks["accepted"].x.size == 2
 
 
+def test_a_failed_job_shows_its_error_and_can_be_retried(project, monkeypatch):
+    view = project.viz.nb.inversion(PROBLEM)
+    state = project.viz.state(PROBLEM)
+    assert view.retry_button.layout.display == "none"
+    calls = []
+    monkeypatch.setattr(project.inversions, "resume", lambda name, retry_failed=False: calls.append(retry_failed))
+    project.inversions.add_iteration(inverse_problem_configuration=PROBLEM)
+    state.refresh()  # add_iteration is not a resume step: nothing tells the state
+    job = {"event": SELECTED_EVENTS[0], "job_id": "j", "status": "failed", "attempts": 1, "error": "ValueError: NaN"}
+    # What refresh() makes of a record whose job failed (set by hand: no job is made to crash here).
+    state.tasks = ({"name": "misfit_and_gradient", "status": "failed", "n_done": 0, "n_jobs": 1, "jobs": (job,)},)
+    assert view.retry_button.layout.display is None and "ValueError: NaN" in view.table.value
+    view.retry_button.click()
+    assert calls == [True]
+
+
 def test_points_put_rejected_trials_beside_the_iteration_they_would_start():
     misfits = {"a": 1.0, "b": 2.0}
     history = ({"iteration": 0, "trial": None, "chi": 3.0, "misfits": misfits, "accepted": True},
