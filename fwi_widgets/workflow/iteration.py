@@ -221,6 +221,11 @@ class Iteration:
             g += pmap.gradient({k: grads[k].values for k in grads.data_vars}, taper)
         misfits = {e: r["misfit"] for e, r in results.items()}
         chi = float(sum(misfits.values()))
+        skipped = [s for r in results.values() for s in r.get("skipped", [])]
+        if skipped:
+            reasons = sorted({s["reason"].split(" (")[0] for s in skipped})
+            self.say(f"{len(skipped)} measurement(s) were skipped and contribute nothing ({'; '.join(reasons)}); "
+                     "the job results list them.")
         self.record["results"].update(misfits=misfits, chi=chi, gradient_norm=float(np.linalg.norm(g)))
         self.record["g"] = g
         prev = self.record["previous"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -55,11 +56,10 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     if misfit_cfg.misfit_function == "tf_phase":
         options.setdefault("min_period", misfit_cfg.min_period_in_seconds)
         options.setdefault("max_period", misfit_cfg.max_period_in_seconds)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # skipped measurements are reported in the result instead
-        value, adjoint_source = misfit(observed, sim.seismograms, windows=windows, **options)
+    # Skipped measurements (cycle skips, empty windows) are reported in the result and
+    # summarised in the iteration log, not as one warning per job.
+    warnings.filterwarnings("ignore", category=engine.misfit.MeasurementSkipped)
+    value, adjoint_source = misfit(observed, sim.seismograms, windows=windows, **options)
     store.write_netcdf(job_dir / "synthetics.nc", sim.seismograms.to_dataset(name="synthetic"))
     result = {
         "job_id": spec["job_id"],
