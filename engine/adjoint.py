@@ -294,7 +294,7 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
     """From d/d(coefficients, mass density) per point to d/d(model parameters)."""
     mesh, model, physics = op.mesh, op.model, op.physics
     n_elem = mesh.n_elements
-    g_coeff = -dt**2 * op.blocks.from_blocks(sens, n_elem)  # (n_elem, n_coeff, ngll, ngll)
+    g_coeff = -dt**2 * op.blocks.from_blocks(sens, n_elem).astype(np.float64)  # (n_elem, n_coeff, ngll, ngll)
     jw = mesh.quadrature_weights()
     g_mass = -mass_term[mesh.ibool] * jw
     # Damping C: Stacey blocks w * Z(coeff, mass, n) per face point, plus the sponge 2 d M.

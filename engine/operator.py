@@ -72,7 +72,7 @@ class WaveOperator:
         self._stepping_cache: dict = {}
         self._stable_dt = None
         self._no_field = np.zeros((1, physics.n_components), dtype=dtype)
-        self._no_sens = np.zeros((1,) * 4 + (self.material.shape[-1],), dtype=np.float64)
+        self._no_sens = np.zeros((1,) * 4 + (self.material.shape[-1],), dtype=dtype)
 
     @property
     def n_components(self) -> int:
@@ -87,13 +87,15 @@ class WaveOperator:
 
     def stiffness_and_sensitivity(self, u: np.ndarray, ku: np.ndarray, fwd: np.ndarray, sens: np.ndarray) -> None:
         """ku = K u, and sens += d(u^T K fwd)/d(coefficients) per point (blocked layout,
-        float64, shaped like ``new_sensitivity()``)."""
+        shaped like ``new_sensitivity()``)."""
         b = self.blocks
         self.physics.kernel(u, ku, b.ibool, b.count, b.ptr, self.geom, self.material, self.dmat,
                             fwd, sens, True, b.points)
 
     def new_sensitivity(self) -> np.ndarray:
-        return np.zeros(self.material.shape, dtype=np.float64)
+        """Accumulator of the sensitivities, in the run's precision (float32 accumulation
+        keeps the adjoint loop vectorised; float64 runs stay exact)."""
+        return np.zeros(self.material.shape, dtype=self.dtype)
 
     def _damping_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """(nodes (n,), blocks (n, n_comp, n_comp)): the damping C at the points that have it."""

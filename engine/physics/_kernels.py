@@ -22,7 +22,7 @@ Arguments (grouped; shapes):
     material   : (n_blocks, n_coeff, ngll, ngll, L).
     dmat       : (ngll, ngll), ``dmat[p, q] = l_q'(xi_p)``.
     fwd        : (n_global, n_comp) second field (any shape when not accumulating).
-    sens       : (n_blocks, n_coeff, ngll, ngll, L) float64 accumulator.
+    sens       : (n_blocks, n_coeff, ngll, ngll, L) accumulator (the field's precision).
     points     : tuple of length ngll (compile-time loop bound).
 """
 from __future__ import annotations

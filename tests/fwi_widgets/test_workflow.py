@@ -56,3 +56,48 @@ def test_rejected_step_shrinks_the_radius_and_retries(workshop_copy, capsys):
     it1 = p.inversions.get_iteration(name, 1)
     assert it1.record["previous"]["tr_radius"] == pytest.approx(trials[-1]["radius"])
     np.testing.assert_allclose(it1.model()["vs"], p.inversions.get_iteration(name, 0).model("trial")["vs"])
+
+
+def test_failed_job_is_reported_and_can_be_retried(workshop_copy, capsys):
+    from fwi_widgets.project.paths import ProjectPaths as Paths
+
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="inline")
+    p.inversions.add_iteration(inverse_problem_configuration=PROBLEM)
+    # Hide one event's observed data: its job fails with a clear error.
+    event = "event_ICELAND_REGION_Mag_5.75_2020-06-20-19-26"
+    data = Paths(workshop_copy).observed("observed", event)
+    hidden = data.with_name("hidden.mseed")
+    data.rename(hidden)
+    data.with_name(data.name + ".sha256").rename(hidden.with_name("hidden.mseed.sha256"))
+    assert not p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05)
+    out = capsys.readouterr().out
+    assert f"Job for event {event} failed: ValueError: No observed data 'observed' for event" in out
+    assert "retry_failed=True" in out
+    jobs = p.inversions.get_iteration(PROBLEM, 0).record["tasks"]["misfit_and_gradient"]["jobs"]
+    assert jobs[event]["status"] == "failed" and "No observed data" in jobs[event]["error"]
+    # Fix the cause, retry: only the failed job runs again.
+    hidden.rename(data)
+    hidden.with_name("hidden.mseed.sha256").rename(data.with_name(data.name + ".sha256"))
+    assert p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05, retry_failed=True)
+    jobs = p.inversions.get_iteration(PROBLEM, 0).record["tasks"]["misfit_and_gradient"]["jobs"]
+    assert jobs[event]["attempts"] == 2 and all(j["attempts"] == 1 for e, j in jobs.items() if e != event)
+    assert p.inversions.get_iteration(PROBLEM, 1).stage == "initialize"
+
+
+def test_branch_continues_from_a_finished_iteration_with_changed_settings(workshop_copy):
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="inline")
+    p.inversions.add_iteration(inverse_problem_configuration=PROBLEM)
+    assert p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05)
+    # A branch with a smaller trust region, starting from iteration #1's model.
+    branch = add_problem(p, site="inline", name="inv_branch_small_steps", initial_trust_region_linf=0.01)
+    assert p.inversions.add_iteration(inverse_problem_configuration=branch, from_iteration=(PROBLEM, 1))
+    first = p.inversions.get_iteration(branch, 0)
+    assert first.record["parent"] == {"problem": PROBLEM, "iteration": 1}
+    np.testing.assert_array_equal(first.model()["vs"], p.inversions.get_iteration(PROBLEM, 1).model()["vs"])
+    assert p.inversions.iterate(inverse_problem_configuration=branch, ping_interval_in_seconds=0.05)
+    trial = p.inversions.get_iteration(branch, 0).record["results"]["trials"][0]
+    assert trial["kind"] == "steepest_descent"
+    # The original line of iterations is untouched.
+    assert p.inversions.iterations(PROBLEM) == [0, 1]
