@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ..gll import GLL, gll, lagrange_basis, lagrange_basis_derivative
+from ..gll import GLL, lagrange_basis, lagrange_basis_derivative
 
 __all__ = ["Mesh", "FACE_NAMES_2D", "build_mesh"]
 

@@ -9,16 +9,12 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-from pathlib import Path
 
-import numpy as np
-import xarray as xr
 
 from ..config import (
     BoxDomain, ConstantModel, EventCollection, GridModel, InverseProblemConfiguration, MapViewDomain,
     MisfitConfiguration, SimulationConfiguration, configuration_from_dict,
 )
-from ..config._base import PARAMETER_NAMES
 from ..config.events import Event, Station
 from . import store
 from .lock import ProjectLock

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from ..execution import get_site
-from .iteration import DONE, FAILED, WAIT, Iteration
+from .iteration import DONE, FAILED, Iteration
 
 __all__ = ["Inversions", "configure_logging"]
 

@@ -7,8 +7,6 @@ whole inversion (it depends on the prior only), as the L-BFGS memory requires.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from engine.smoothing import Smoothing, model_dependent_sigma
