@@ -41,7 +41,7 @@ def born(sim, dm: dict) -> xr.DataArray:
     direction = {p: np.asarray(model[p], complex) + 1j * _H * np.asarray(dm.get(p, 0.0)) for p in model}
     d_coeff = physics.coefficients(direction).imag / _H
     d_mass_density = np.asarray(physics.mass_density(direction)).imag / _H
-    d_material = op.blocks.to_blocks(d_coeff, op.dtype)
+    d_material = op.blocks.to_blocks(physics.kernel_material(d_coeff, mesh), op.dtype)
     d_mass = mesh.assemble(d_mass_density * mesh.quadrature_weights())
     d_damp = _damping_derivative(op, d_coeff, d_mass_density, d_mass)
 

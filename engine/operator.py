@@ -59,7 +59,7 @@ class WaveOperator:
         self.coefficients = physics.coefficients(model)  # (n_elem, n_coeff, ngll, ngll) float64
         self.mass_density = physics.mass_density(model)
         self.geom = self.blocks.geometry(mesh, dtype)
-        self.material = self.blocks.to_blocks(self.coefficients, dtype)
+        self.material = self.blocks.to_blocks(physics.kernel_material(self.coefficients, mesh), dtype)
         self.dmat = np.ascontiguousarray(mesh.gll.derivative, dtype=dtype)
         self.mass = mesh.assemble(self.mass_density * mesh.quadrature_weights())
         self.dirichlet = np.zeros(mesh.n_global, dtype=bool)

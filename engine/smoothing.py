@@ -39,7 +39,7 @@ import numpy as np
 
 from .mesh import Mesh
 from .physics._blocks import ElementBlocks
-from .physics._kernels import scalar_stiffness
+from .physics._kernels import reference_metric, scalar_stiffness
 
 __all__ = ["Smoothing", "model_dependent_sigma", "cutout_taper"]
 
@@ -166,7 +166,7 @@ class Smoothing:
         coeff = np.stack([diffusion[0], np.zeros(mesh.point_shape), diffusion[1]], axis=1) * self.tau
         self._blocks = ElementBlocks.from_mesh(mesh)
         self._geom = self._blocks.geometry(mesh, np.float64)
-        self._material = self._blocks.to_blocks(coeff, np.float64)
+        self._material = self._blocks.to_blocks(reference_metric(coeff, mesh), np.float64)
         self._dmat = np.ascontiguousarray(mesh.gll.derivative, dtype=np.float64)
         self._no_field = np.zeros((1, 1))
         self._no_sens = np.zeros((1, 1, 1, 1, self._material.shape[-1]))

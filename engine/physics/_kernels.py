@@ -4,7 +4,9 @@ Two kernels serve every 2D physics:
 
 * ``scalar_stiffness``: K u = -div(C grad u) for a scalar field with a symmetric 2 x 2
   coefficient C = [[cxx, cxz], [cxz, czz]] per point (SH: cxx = N, czz = L;
-  acoustic: cxx = czz = 1/rho; smoothing: the diffusion tensor).
+  acoustic: cxx = czz = 1/rho; smoothing: the diffusion tensor). Its ``material`` is
+  the reference-space metric G = w w |J| J^-1 C J^-T (:func:`reference_metric`), which
+  folds geometry and material into 3 numbers per point; ``sens`` still refers to C.
 * ``vector_stiffness``: K u = -div(sigma) for P-SV with sigma_xx = c11 e_xx + c13 e_zz,
   sigma_zz = c13 e_xx + c33 e_zz, sigma_xz = 2 c55 e_xz (isotropic or VTI).
 
@@ -127,17 +129,12 @@ def scalar_stiffness(u, ku, ibool, count, ptr, geom, material, dmat, fwd, sens, 
             for j in range(ngll):
                 for i in range(ngll):
                     for l in range(L):
-                        xix = geom[b, 0, j, i, l]
-                        xiz = geom[b, 1, j, i, l]
-                        gax = geom[b, 2, j, i, l]
-                        gaz = geom[b, 3, j, i, l]
-                        jw = geom[b, 4, j, i, l]
-                        dudx = g1[j, i, l] * xix + g2[j, i, l] * gax
-                        dudz = g1[j, i, l] * xiz + g2[j, i, l] * gaz
-                        fx = material[b, 0, j, i, l] * dudx + material[b, 1, j, i, l] * dudz
-                        fz = material[b, 1, j, i, l] * dudx + material[b, 2, j, i, l] * dudz
-                        g1[j, i, l] = jw * (fx * xix + fz * xiz)
-                        g2[j, i, l] = jw * (fx * gax + fz * gaz)
+                        # Flux in reference coordinates with the precomputed metric
+                        # G = w w |J| J^-1 C J^-T: 3 loads and 4 FMAs per point.
+                        d1 = g1[j, i, l]
+                        d2 = g2[j, i, l]
+                        g1[j, i, l] = material[b, 0, j, i, l] * d1 + material[b, 1, j, i, l] * d2
+                        g2[j, i, l] = material[b, 1, j, i, l] * d1 + material[b, 2, j, i, l] * d2
             _transpose_derivative(g1, g2, scratch, dmat, points)
             for j in range(ngll):
                 for i in range(ngll):
@@ -240,3 +237,15 @@ def vector_stiffness(u, ku, ibool, count, ptr, geom, material, dmat, fwd, sens, 
                         g = ibool[b, j, i, l]
                         ku[g, 0] += sx[j, i, l]
                         ku[g, 1] += sz[j, i, l]
+
+
+def reference_metric(coefficients: np.ndarray, mesh) -> np.ndarray:
+    """G = w w |J| J^-1 C J^-T per point from C = (cxx, cxz, czz), shaped like the input
+    (n_elem, 3, ngll, ngll): what ``scalar_stiffness`` takes as its material. Linear in C."""
+    inv = mesh.inverse_jacobian  # [e, j, i, a, d] = d xi_a / d x_d
+    w = mesh.gll.weights
+    jw = mesh.jacobian * (w[:, None] * w[None, :])
+    c = np.stack([np.stack([coefficients[:, 0], coefficients[:, 1]], -1),
+                  np.stack([coefficients[:, 1], coefficients[:, 2]], -1)], -2)  # (n, j, i, 2, 2)
+    g = np.einsum("njiap,njipq,njibq->njiab", inv, c, inv) * jw[..., None, None]
+    return np.stack([g[..., 0, 0], g[..., 0, 1], g[..., 1, 1]], axis=1)

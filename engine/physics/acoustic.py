@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import scalar_stiffness
+from ._kernels import reference_metric, scalar_stiffness
 from .base import Physics, register, velocity_range
 
 
@@ -40,6 +40,7 @@ ACOUSTIC = register(
         max_velocity=lambda m: velocity_range(m, ["vp"])[1],
         min_velocity=lambda m: velocity_range(m, ["vp"])[0],
         kernel=scalar_stiffness,
+        kernel_material=reference_metric,
         dirichlet_free_surface=True,
         description=__doc__,
     )

@@ -32,6 +32,8 @@ class Physics:
         boundary length.
     max_velocity, min_velocity : callables ``(model) -> float`` for CFL and resolution.
     kernel : the stiffness kernel (``_kernels.scalar_stiffness`` or ``vector_stiffness``).
+    kernel_material : ``(coefficients, mesh) -> material`` the kernel takes (the scalar
+        kernel takes the reference metric; identity for the vector kernel).
     dirichlet_free_surface : True where the free surface is p = 0 (acoustic).
     """
 
@@ -48,6 +50,7 @@ class Physics:
     kernel: Callable
     dirichlet_free_surface: bool = False
     description: str = ""
+    kernel_material: Callable = staticmethod(lambda coefficients, mesh: coefficients)
 
     @property
     def n_components(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import scalar_stiffness
+from ._kernels import reference_metric, scalar_stiffness
 from .base import Physics, register, velocity_range
 
 
@@ -47,6 +47,7 @@ SH = register(
         max_velocity=lambda m: velocity_range(m, _velocities(m))[1],
         min_velocity=lambda m: velocity_range(m, _velocities(m))[0],
         kernel=scalar_stiffness,
+        kernel_material=reference_metric,
         description=__doc__,
     )
 )
