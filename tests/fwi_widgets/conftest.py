@@ -21,3 +21,16 @@ def workshop_copy(workshop_template, tmp_path):
     target = tmp_path / "workshop"
     shutil.copytree(workshop_template, target, ignore=shutil.ignore_patterns(".lock"))
     return target
+
+
+@pytest.fixture
+def project(workshop_copy):
+    """The small workshop, opened, with the seed's inverse problem on the inline site."""
+    from fwi_widgets import namespace as sn
+
+    from ._part4 import add_problem
+
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="inline")
+    yield p
+    p.close()

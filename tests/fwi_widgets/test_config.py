@@ -480,7 +480,8 @@ def test_event_collection_obspy_round_trip_keeps_name_and_half_duration():
     ])
     back = sn.EventCollection.from_obspy(*collection.to_obspy())
     assert back.events[0].name == "e1"
-    assert back.events[0].half_duration_in_seconds == 3.1
+    half = back.events[0].half_duration_in_seconds
+    assert half == 3.1
 
 
 def test_event_collection_refuses_duplicates_and_bad_events():

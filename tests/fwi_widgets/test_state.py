@@ -10,19 +10,11 @@ import traitlets
 from fwi_widgets import namespace as sn
 from fwi_widgets.state import InversionState
 
-from ._part4 import PROBLEM, add_problem
+from ._part4 import PROBLEM
 
 # Traits derived from disk (busy, error and the selection are per-session, not on disk).
 DERIVED = ("iterations", "current_iteration", "stage", "tasks", "misfit_history", "station_misfits", "tr_radius",
            "pred", "ared", "accepted", "log")
-
-
-@pytest.fixture
-def project(workshop_copy):
-    p = sn.Project(path=workshop_copy)
-    add_problem(p, site="inline")
-    yield p
-    p.close()
 
 
 def _is_subsequence(wanted, seen):

@@ -8,20 +8,11 @@ import ipyleaflet as L
 import numpy as np
 import pytest
 
-from fwi_widgets import namespace as sn
 from fwi_widgets.views._basemap import LAND_FILE, land_geojson, topojson_to_geojson
 from fwi_widgets.views.domain import misfit_change_colour
 from fwi_widgets.views.inversion import _points
 
-from ._part4 import PROBLEM, SELECTED_EVENTS, add_problem
-
-
-@pytest.fixture
-def project(workshop_copy):
-    p = sn.Project(path=workshop_copy)
-    add_problem(p, site="inline")
-    yield p
-    p.close()
+from ._part4 import PROBLEM, SELECTED_EVENTS
 
 
 def _layer(m, name):
