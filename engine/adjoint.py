@@ -88,7 +88,7 @@ class ForwardStore:
         self.checkpoints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._segment: tuple[int, int] | None = None
         if mode == "full":
-            self._full = np.empty((n_steps + 1,) + shape, dtype=operator.dtype)
+            self._full = _prefaulted_empty((n_steps + 1,) + shape, operator.dtype)
 
     @classmethod
     def create(cls, operator, dt, n_steps, policy=True) -> "ForwardStore":
@@ -148,6 +148,21 @@ class ForwardStore:
         run_time_loop(self.operator, self.sources, no_rec, self.dt, min(stop + 1, self.n_steps), [keep],
                       state=state, record=np.zeros((0, self.operator.n_components, self.n_steps + 1), self.operator.dtype))
         self._segment = (start - 1, min(stop + 1, self.n_steps))
+
+
+def _prefaulted_empty(shape: tuple, dtype) -> np.ndarray:
+    """A large array whose pages are mapped up front (MAP_POPULATE, Linux): touching a
+    fresh page per step costs a page fault each, which in a virtual machine doubled the
+    forward run's time; populating the mapping in one call is ~20x cheaper."""
+    import mmap
+
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    flags = getattr(mmap, "MAP_POPULATE", 0) | mmap.MAP_PRIVATE | getattr(mmap, "MAP_ANONYMOUS", 0)
+    try:
+        buffer = mmap.mmap(-1, max(nbytes, 1), flags=flags)
+    except (OSError, ValueError, TypeError):
+        return np.empty(shape, dtype=dtype)
+    return np.frombuffer(buffer, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
 
 
 class _Keep:
