@@ -88,9 +88,6 @@ class Model(Mapping):
         merged = {**self._fields, **fields}
         return Model(self.mesh, **merged)
 
-    def copy_with_arrays(self, arrays: Mapping[str, np.ndarray]) -> "Model":
-        return self.replace(**{k: np.asarray(v, dtype=float) for k, v in arrays.items()})
-
     # --- sampling for plots ---------------------------------------------------------
     def to_xarray(self, spacing: float | None = None, shape: tuple[int, ...] | None = None) -> xr.Dataset:
         """Sample every parameter on a regular grid (exact GLL interpolation).

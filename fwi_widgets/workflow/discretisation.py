@@ -109,7 +109,7 @@ def model_from_values(mesh, values) -> engine.Model:
 
 def model_to_dataset(model: engine.Model) -> xr.Dataset:
     """Per-point model arrays as a Dataset (dims element, j, i) for NetCDF."""
-    return xr.Dataset({p: (("element", "j", "i"), np.asarray(model[p])) for p in model})
+    return model_to_dataset_from_arrays({p: model[p] for p in model})
 
 
 def model_from_dataset(mesh, ds: xr.Dataset) -> engine.Model:

@@ -165,3 +165,12 @@ def test_gradient_needs_the_forward_and_a_matching_adjoint_source(mesh):
         engine.gradient(sim, np.zeros((1, 1, 3)))
     with pytest.raises(ValueError, match="Unknown parameter"):
         engine.gradient(sim, np.zeros(sim.seismograms.shape), parameters=["vq"])
+
+
+def test_volumetric_kernel_is_the_gradient_per_unit_area(mesh):
+    """Summing kernel x area over the mesh gives back the gradient's sum: a density."""
+    grad = np.random.default_rng(0).standard_normal(mesh.point_shape)
+    kernel = engine.volumetric_kernel(grad, mesh)
+    np.testing.assert_allclose((kernel * mesh.quadrature_weights()).sum(), grad.sum(), rtol=1e-12)
+    # On a uniform mesh a uniform gradient gives a kernel varying only with the GLL weights.
+    assert kernel.shape == mesh.point_shape
