@@ -155,6 +155,10 @@ class Iteration:
                 "model": model_file, "model_iteration": self.number, "gradient": kind == "gradient",
                 "simulation_configuration": self.config.prior_model,
                 "misfit_configuration": self.config.misfit_configuration}
+        if kind == "misfit":
+            current = self.record["tasks"]["misfit_and_gradient"]["jobs"][event]["folder"]
+            result = store.read_json(self.paths.job_result(self.problem, self.number, current))
+            spec["exclude_receivers"] = sorted({s["receiver"] for s in result.get("skipped", [])})
         site.submit(job["job_id"], simulation_job, str(self.paths.root), spec, ranks_per_job=site_cfg.ranks_per_job)
 
     def _poll(self, site, site_cfg, jobs: dict, kind: str, model_file: str, retry_failed: bool) -> str:

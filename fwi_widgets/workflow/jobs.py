@@ -51,6 +51,11 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     origin = UTCDateTime(p.events.get(spec["event"]).origin_time)
     observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms, origin)
     windows = disc.windows_for(misfit_cfg, source_xy, receivers, sim_cfg.end_time_in_seconds)
+    # The trial misfit measures on the same set as the current model: windows skipped
+    # there (cycle skips, say) are left out here too, so ared compares like with like.
+    for receiver in spec.get("exclude_receivers", []):
+        if windows is not None:
+            windows.pop(receiver, None)
     misfit = engine.misfit.by_name(misfit_cfg.misfit_function)
     options = dict(misfit_cfg.misfit_options)
     if misfit_cfg.misfit_function == "tf_phase":
