@@ -48,7 +48,9 @@ class SourceTimeFunction:
 
     @property
     def max_frequency(self) -> float:
-        """Frequency above which the spectrum is below ~1e-3 of its peak (for meshing)."""
+        """The highest frequency to resolve when meshing: 2.5 f0 for a Ricker (its spectrum
+        is 3 % of the peak there), 1/min_period for a filtered Heaviside, and where a
+        Gaussian's spectrum falls below ~1e-3 otherwise."""
         if self.kind == "ricker":
             return 2.5 * self.center_frequency
         if self.kind == "filtered_heaviside":

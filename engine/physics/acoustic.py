@@ -1,9 +1,10 @@
 """Acoustic waves in pressure: (1/kappa) p_tt - div((1/rho) grad p) = s(t) delta(x - x_s).
 
-kappa = rho vp^2. The pressure source term s has units Pa / s^2 * m^-2 ... i.e. a unit
-source at 1 m gives ``p = rho * (G * s)`` with G the 2D Green's function of
-(1/c^2) G_tt - Laplacian G = delta. The free surface is p = 0; absorbing boundaries
-impose (1/rho) dp/dn = -1/(rho vp) dp/dt (first-order Clayton-Engquist).
+kappa = rho vp^2 (Pa), p in Pa. Every term has units 1/s^2, so in 2D the source s(t) is
+in m^2/s^2: the second time derivative of the injected area per unit length. In a
+homogeneous medium ``p = rho * (G * s)`` with G the 2D Green's function of
+(1/c^2) G_tt - Laplacian G = delta(x) delta(t). The free surface is p = 0; absorbing
+boundaries impose (1/rho) dp/dn = -1/(rho vp) dp/dt (first-order Clayton-Engquist).
 """
 from __future__ import annotations
 
