@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run   - opens JupyterLab on notebooks/ (creates .venv on first use)
+#   make run   - opens the workshop notebook in JupyterLab (creates .venv on first use)
 #   make test  - creates .venv, installs what the tests need, runs every test
 PYTHON ?= python3
 VENV   := .venv
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,notebook]"
 	touch $(STAMP)
 
+# JupyterLab refuses root without --allow-root (containers and CI machines run as root).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 run: $(STAMP)
-	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab workshop_inversion.ipynb
+	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab $(ROOT_FLAG) workshop_inversion.ipynb
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

@@ -6,6 +6,7 @@ methods (which call the workflow). They never compute and never import the engin
 
 >>> box = p.viz.nb.inversion(inverse_problem_configuration="inv_70_120_seconds")  # doctest: +SKIP
 >>> m = p.viz.nb.domain(inverse_problem_configuration="inv_70_120_seconds")  # doctest: +SKIP
+>>> tabs = p.viz.nb.dashboard(inverse_problem_configuration="inv_70_120_seconds")  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -97,3 +98,94 @@ class _Notebook:
 
         state = None if inverse_problem_configuration is None else self._viz.state(inverse_problem_configuration)
         return domain_map(self._viz.project, state=state, selection=self._viz.selection, tiles=tiles)
+
+    def model(self, inverse_problem_configuration: str, parameter: str = "VS", true_model: str | None = "true_model",
+              points: int = 120):
+        """The newest iteration's model, the true model, the update and a profile.
+
+        Parameters
+        ----------
+        inverse_problem_configuration : str
+            Name of a registered inverse problem.
+        parameter : str
+            Upper-case model parameter ("VS").
+        true_model : str or None
+            A registered grid model to compare with (skipped when not registered).
+        points : int
+            Grid points along the longer side of the maps.
+
+        Returns
+        -------
+        ModelView
+            An ``ipywidgets.VBox``.
+        """
+        from .model import ModelView
+
+        return ModelView(self._viz.state(inverse_problem_configuration), parameter=parameter, true_model=true_model,
+                         points=points)
+
+    def gradients(self, inverse_problem_configuration: str, parameter: str = "VS", points: int = 120):
+        """Per-event and summed gradients, raw or preconditioned.
+
+        Parameters
+        ----------
+        inverse_problem_configuration : str
+            Name of a registered inverse problem.
+        parameter : str
+            Upper-case model parameter ("VS").
+        points : int
+            Grid points along the longer side of the map.
+
+        Returns
+        -------
+        GradientsView
+            An ``ipywidgets.VBox``.
+        """
+        from .gradients import GradientsView
+
+        return GradientsView(self._viz.state(inverse_problem_configuration), parameter=parameter, points=points)
+
+    def waveforms(self, inverse_problem_configuration: str):
+        """Observed vs synthetic traces of the selected station, its window and adjoint source.
+
+        Parameters
+        ----------
+        inverse_problem_configuration : str
+            Name of a registered inverse problem.
+
+        Returns
+        -------
+        WaveformsView
+            An ``ipywidgets.VBox``; its station is the project's selected station.
+        """
+        from .waveforms import WaveformsView
+
+        return WaveformsView(self._viz.state(inverse_problem_configuration))
+
+    def dashboard(self, inverse_problem_configuration: str, tiles: bool = False, **inversion_options):
+        """All views of an inverse problem in one Tab (inversion, domain, model, gradients, waveforms).
+
+        Parameters
+        ----------
+        inverse_problem_configuration : str
+            Name of a registered inverse problem.
+        tiles : bool
+            Passed to :meth:`domain`.
+        **inversion_options
+            Passed to :meth:`inversion` (``timeout_in_seconds``, ``ping_interval_in_seconds``).
+
+        Returns
+        -------
+        Dashboard
+            An ``ipywidgets.Tab``; ``.views`` maps tab names to the widgets.
+        """
+        from .dashboard import Dashboard
+
+        name = inverse_problem_configuration
+        return Dashboard({
+            "inversion": self.inversion(name, **inversion_options),
+            "domain": self.domain(name, tiles=tiles),
+            "model": self.model(name),
+            "gradients": self.gradients(name),
+            "waveforms": self.waveforms(name),
+        })

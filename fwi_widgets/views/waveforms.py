@@ -1,0 +1,144 @@
+"""The waveform view: observed vs synthetic of the selected station, window, adjoint source.
+
+The station is ``state.selected_station`` (a click on the domain map sets it; the
+view's own Dropdown is linked to it both ways). Traces are those of the newest
+iteration whose gradient job for the chosen event has finished: observed (black),
+synthetic (blue), the measurement window shaded, and the adjoint source below.
+"""
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from .. import plotdata
+from ..state import InversionState
+
+__all__ = ["WaveformsView"]
+
+_OBSERVED, _SYNTHETIC, _ADJOINT, _WINDOW = "#000000", "#1f77b4", "#d62728", "#ffbf00"
+
+
+def _window_outline(windows, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Closed rectangles (one per window) as (n_windows, 5) x and y arrays for a filled Lines mark."""
+    if not windows:
+        return np.empty((0, 0)), np.empty((0, 0))
+    x = np.array([[t0, t0, t1, t1, t0] for t0, t1 in windows], dtype=float)
+    y = np.tile(np.array([lo, hi, hi, lo, lo], dtype=float), (len(windows), 1))
+    return x, y
+
+
+class WaveformsView(widgets.VBox):
+    """A VBox observing ``state``: traces of the selected station for one event.
+
+    Parameters
+    ----------
+    state : InversionState
+        Whose ``selected_station`` and iterations to show.
+
+    Attributes
+    ----------
+    marks : dict of str to bqplot.Mark
+        ``"observed"``, ``"synthetic"``, ``"adjoint_source"`` (Lines, y shaped (n_t,)) and
+        ``"window"`` (filled Lines, one closed rectangle per window).
+    station_dropdown, event_dropdown, component_dropdown : ipywidgets.Dropdown
+    traces : fwi_widgets.plotdata.Traces or None
+        What is drawn.
+    iteration : int or None
+        The iteration the traces belong to.
+    """
+
+    def __init__(self, state: InversionState, **kwargs):
+        if not isinstance(state, InversionState):
+            raise TypeError(f"The 'state' parameter must be an InversionState, but {state!r} was given.")
+        self.state = state
+        self.traces: plotdata.Traces | None = None
+        self.iteration: int | None = None
+        stations = [s.name for s in state.project.events.stations()]
+        self.station_dropdown = widgets.Dropdown(options=[("(click a station on the map)", None)]
+                                                 + [(s, s) for s in stations], description="station")
+        # Both ways: the map (through the state) and this Dropdown pick the same station.
+        self._link = traitlets.link((state, "selected_station"), (self.station_dropdown, "value"))
+        self.event_dropdown = widgets.Dropdown(options=list(state.events), value=state.events[0], description="event")
+        self.component_dropdown = widgets.Dropdown(options=[], description="component")
+        sx, sy = bq.LinearScale(), bq.LinearScale()
+        scales = {"x": sx, "y": sy}
+        empty = np.array([])
+        self.marks = {
+            "window": bq.Lines(x=np.empty((0, 0)), y=np.empty((0, 0)), scales=scales, fill="inside",
+                               colors=[_WINDOW], fill_colors=[_WINDOW], fill_opacities=[0.25], stroke_width=0),
+            "observed": bq.Lines(x=empty, y=empty, scales=scales, colors=[_OBSERVED], labels=["observed"],
+                                 display_legend=True),
+            "synthetic": bq.Lines(x=empty, y=empty, scales=scales, colors=[_SYNTHETIC], labels=["synthetic"],
+                                  display_legend=True),
+        }
+        layout = widgets.Layout(width="840px", height="280px")
+        self.trace_figure = bq.Figure(
+            marks=[self.marks["window"], self.marks["observed"], self.marks["synthetic"]], layout=layout,
+            axes=[bq.Axis(scale=sx, label="time after origin (s)"), bq.Axis(scale=sy, side="left", label="displacement")],
+            title="Observed and synthetic (window shaded)",
+        )
+        ax, ay = bq.LinearScale(), bq.LinearScale()
+        self.marks["adjoint_source"] = bq.Lines(x=empty, y=empty, scales={"x": ax, "y": ay}, colors=[_ADJOINT])
+        self.adjoint_figure = bq.Figure(
+            marks=[self.marks["adjoint_source"]], layout=widgets.Layout(width="840px", height="220px"),
+            axes=[bq.Axis(scale=ax, label="time after origin (s)"), bq.Axis(scale=ay, side="left", label="adjoint source")],
+            title="Adjoint source",
+        )
+        self.message = widgets.HTML()
+        self.event_dropdown.observe(self._draw, names="value")
+        self.component_dropdown.observe(self._draw_traces, names="value")
+        super().__init__(children=[
+            widgets.HBox([self.station_dropdown, self.event_dropdown, self.component_dropdown]),
+            self.message, self.trace_figure, self.adjoint_figure,
+        ], **kwargs)
+        self.add_class("waveforms-view")
+        state.observe(self._draw, names=["selected_station", "current_iteration", "iterations"])
+        self._draw()
+
+    def _draw(self, change=None) -> None:
+        station, event = self.state.selected_station, self.event_dropdown.value
+        project, problem = self.state.project, self.state.problem
+        self.traces, self.iteration = None, None
+        if station is None:
+            self.message.value = "Click a station on the map (or pick one here) to see its waveforms."
+        else:
+            current = self.state.current_iteration
+            numbers = [n for n in project.paths.iterations(problem) if current is not None and n <= current]
+            for number in sorted(numbers, reverse=True):
+                if event in plotdata.gradient_events(project, problem, number):
+                    self.iteration = number
+                    self.traces = plotdata.waveforms(project, problem, number, event, station)
+                    break
+            if self.traces is None:
+                self.message.value = f"No synthetics of event {event} yet: its first forward run has not finished."
+            else:
+                misfit = "---" if self.traces.misfit is None else f"{self.traces.misfit:.4g}"
+                self.message.value = (f"<b>{station}</b>, {event}, iteration #{self.iteration}: "
+                                      f"misfit {misfit}, {len(self.traces.windows)} window(s)")
+        components = list(self.traces.components) if self.traces is not None else []
+        if list(self.component_dropdown.options) != components:
+            with self.component_dropdown.hold_trait_notifications():
+                self.component_dropdown.options = components
+                self.component_dropdown.value = components[0] if components else None
+        self._draw_traces()
+
+    def _draw_traces(self, change=None) -> None:
+        traces, component = self.traces, self.component_dropdown.value
+        empty = np.array([])
+        if traces is None or component is None:
+            for key in ("observed", "synthetic", "adjoint_source"):
+                self.marks[key].x, self.marks[key].y = empty, empty
+            self.marks["window"].x, self.marks["window"].y = np.empty((0, 0)), np.empty((0, 0))
+            return
+        c = traces.components.index(component)
+        for key in ("observed", "synthetic", "adjoint_source"):
+            with self.marks[key].hold_sync():
+                self.marks[key].x = traces.time
+                self.marks[key].y = getattr(traces, key)[c]
+        peak = float(max(np.abs(traces.observed[c]).max(), np.abs(traces.synthetic[c]).max()))
+        peak = peak if peak > 0 else 1.0
+        x, y = _window_outline(traces.windows, -peak, peak)
+        with self.marks["window"].hold_sync():
+            self.marks["window"].x, self.marks["window"].y = x, y

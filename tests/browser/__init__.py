@@ -1,0 +1,1 @@
+"""Real-browser tests: the dashboard notebook served by Voila, driven by headless Chromium."""

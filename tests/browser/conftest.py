@@ -1,0 +1,172 @@
+"""Fixtures for the real-browser tests: a Voila server on the dashboard notebook and a
+headless Chromium page (Debian's chromium, driven by Playwright's sync API).
+
+Nothing here is skipped: without the browser, Voila or Playwright the tests fail and
+say to run ``.ci/browser-setup.sh``. Servers are started with ``subprocess.Popen`` in
+their own process group and stopped through that process, never by name.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "dashboard.ipynb"
+#: Where screenshots go (git-ignored); look at them, a test can pass on a blank page.
+OUTPUT = ROOT / "test-output" / "browser"
+CHROMIUM = Path(os.environ.get("FWI_CHROMIUM", "/usr/bin/chromium"))
+SETUP_HINT = "Run `.ci/browser-setup.sh .venv` (as root) to install chromium, voila and playwright."
+# Flags that keep Debian's chromium headless, sandbox-free (CI runs as root) and off the network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL_PREFIXES = ("http://127.0.0.1", "ws://127.0.0.1")
+# Voila answers in about 2 s; a cold interpreter on a busy 2-core machine can take longer.
+SERVER_START_TIMEOUT_S = 60.0
+
+
+def _require(module: str) -> None:
+    try:
+        __import__(module)
+    except ImportError as exc:
+        pytest.fail(f"The browser tests need the Python package {module!r} ({exc}). {SETUP_HINT}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Path of the chromium executable; fails (never skips) when it is missing."""
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"No chromium executable at {CHROMIUM}. {SETUP_HINT}", pytrace=False)
+    _require("playwright")
+    return str(CHROMIUM)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM Voila (it shuts its kernels down), then SIGKILL its process group: the
+    kernel's job processes were started in it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait(timeout=15)
+
+
+class VoilaServer:
+    """A running Voila: ``url`` of the notebook page, ``log`` its output, ``project_dir``."""
+
+    def __init__(self, url: str, log: Path, project_dir: Path):
+        self.url, self.log, self.project_dir = url, log, project_dir
+
+    def log_tail(self, n_chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-n_chars:] if self.log.exists() else "(no log)"
+
+
+@pytest.fixture
+def voila_server(tmp_path) -> VoilaServer:
+    """Voila serving ``notebooks/dashboard.ipynb`` with the project in ``tmp_path``."""
+    _require("voila")
+    port = _free_port()
+    project_dir = tmp_path / "project"
+    log = tmp_path / "voila.log"
+    env = dict(os.environ, FWI_DASHBOARD_PROJECT_DIR=str(project_dir), FWI_DASHBOARD_SITE="local")
+    # The kernel must be this environment's Python, whatever PATH the caller had.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    command = [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
+               "--Voila.ip=127.0.0.1"]
+    # No --preheat_kernel: the pool would start a second kernel on the same project,
+    # which the project lock (rightly) refuses.
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    server = VoilaServer(f"http://127.0.0.1:{port}/", log, project_dir)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _answers(f"{server.url}voila/static/voila.js"):
+            if process.poll() is not None:
+                pytest.fail(f"Voila exited with code {process.returncode}:\n{server.log_tail()}", pytrace=False)
+            if time.monotonic() > deadline:
+                pytest.fail(f"Voila did not answer within {SERVER_START_TIMEOUT_S} s:\n{server.log_tail()}",
+                            pytrace=False)
+            time.sleep(0.2)
+        yield server
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """One headless Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class BrowserPage:
+    """A Playwright page plus the uncaught JavaScript errors it raised (``errors``)."""
+
+    def __init__(self, page):
+        self.page = page
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+
+    def assert_no_errors(self) -> None:
+        assert not self.errors, "Uncaught errors in the page:\n" + "\n".join(self.errors)
+
+
+@pytest.fixture
+def browser_page(browser) -> BrowserPage:
+    """A fresh page that may only reach 127.0.0.1 (hermetic) and records ``pageerror``s."""
+    # Tall enough that the dashboard and the map fit one screenshot: Voila's page
+    # scrolls inside its own container, so full-page screenshots stop at the viewport.
+    context = browser.new_context(viewport={"width": 1280, "height": 2200})
+    page = context.new_page()
+    result = BrowserPage(page)
+    page.on("pageerror", lambda error: result.errors.append(str(error)))
+
+    def route(route_) -> None:
+        if route_.request.url.startswith(LOCAL_PREFIXES):
+            route_.continue_()
+        else:  # e.g. the template's web-font stylesheet on a CDN
+            result.blocked.append(route_.request.url)
+            route_.abort()
+
+    page.route("**/*", route)
+    yield result
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT

@@ -1,0 +1,25 @@
+"""The notebooks run end to end (at reduced size), as a class would run them."""
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.mark.parametrize("name", ["engine_demo.ipynb", "workshop_inversion.ipynb"])
+def test_notebook_runs(name, tmp_path, monkeypatch):
+    # The kernel inherits these: a small workshop in a temporary folder, in-process jobs.
+    monkeypatch.setenv("WORKSHOP_SIZE", "small")
+    monkeypatch.setenv("PROJECT_DIR", str(tmp_path / "project"))
+    monkeypatch.setenv("SITE_NAME", "inline")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    if name == "workshop_inversion.ipynb":
+        assert "Launched adjoint simulations for 3 events" in outputs
+        assert "Adding new iteration #4." in outputs
+        assert "iteration 4: correlation" in outputs
