@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   - opens the workshop notebook in JupyterLab (creates .venv on first use)
-#   make test  - creates .venv, installs what the tests need, runs every test
+#   make test  - creates .venv, installs what the tests need (chromium too), runs every test
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -20,7 +20,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 run: $(STAMP)
 	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab $(ROOT_FLAG) workshop_inversion.ipynb
 
+# The browser tests drive Debian's chromium (Playwright cannot download its own offline).
 test: $(STAMP)
+	bash .ci/browser-setup.sh $(VENV)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)

@@ -57,6 +57,7 @@ class GradientsView(widgets.VBox):
         self.iteration: int | None = None
         self.values: xr.DataArray | None = None
         self._cache: dict[tuple, xr.DataArray] = {}
+        self._redraw = True
         self.scale = bq.ColorScale(scheme="RdBu", mid=0.0)
         self.figure, mark = heatmap(self.scale, f"Gradient with respect to {parameter}")
         self.marks = {"gradient": mark}
@@ -80,12 +81,17 @@ class GradientsView(widgets.VBox):
         options = [SUM, *events]
         if list(self.event_dropdown.options) != options:
             keep = self.event_dropdown.value if self.event_dropdown.value in options else SUM
-            with self.event_dropdown.hold_trait_notifications():
+            self._redraw = False  # new options reset the value: draw once, below
+            try:
                 self.event_dropdown.options = options
                 self.event_dropdown.value = keep
+            finally:
+                self._redraw = True
         self._draw()
 
     def _draw(self, change=None) -> None:
+        if not self._redraw:
+            return
         event = None if self.event_dropdown.value == SUM else self.event_dropdown.value
         kind = self.kind_buttons.value
         if self.iteration is None:

@@ -119,9 +119,9 @@ class WaveformsView(widgets.VBox):
                                       f"misfit {misfit}, {len(self.traces.windows)} window(s)")
         components = list(self.traces.components) if self.traces is not None else []
         if list(self.component_dropdown.options) != components:
-            with self.component_dropdown.hold_trait_notifications():
-                self.component_dropdown.options = components
-                self.component_dropdown.value = components[0] if components else None
+            self.component_dropdown.options = components
+            # New options leave no value chosen: pick the first (its observer redraws, so does the call below).
+            self.component_dropdown.value = components[0] if components else None
         self._draw_traces()
 
     def _draw_traces(self, change=None) -> None:
