@@ -183,6 +183,9 @@ class InversionView(widgets.VBox):
             self.marks["events"].labels = p["events"]
         with self.marks["total"].hold_sync():
             self.marks["total"].x, self.marks["total"].y = p["x"], p["chi"]
+        # Whole iterations only on the x axis ("d" would print 0 0 1 1 for fractional ticks).
+        if len(p["x"]):
+            self.misfit_figure.axes[0].tick_values = np.arange(int(np.max(p["x"])) + 1)
         with self.marks["accepted"].hold_sync():
             self.marks["accepted"].x, self.marks["accepted"].y = p["x"], p["chi"]
         with self.marks["rejected"].hold_sync():
@@ -196,7 +199,9 @@ class InversionView(widgets.VBox):
         self.retry_button.layout.display = None if failed else "none"
 
     def _draw_log(self, change=None) -> None:
-        self.log_area.value = "\n".join(self.state.log)
+        # Newest first: the latest step is what a class looks at, and a text area does
+        # not follow its end by itself.
+        self.log_area.value = "\n".join(reversed(self.state.log))
 
     def _draw_buttons(self, change=None) -> None:
         busy = self.state.busy
