@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_forward.py
 	$(PY) benchmarks/bench_gradient.py
 	$(PY) benchmarks/bench_workshop.py
+	$(PY) benchmarks/bench_interactivity.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
