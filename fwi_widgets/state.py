@@ -120,9 +120,13 @@ class InversionState(HasTraits):
         self._config = project.inverse_problem_configuration(problem)  # ValueError listing valid names
         self._station_names = tuple(s.name for s in project.events.stations())
         # refresh() may run in several threads at once (pool threads noticing jobs);
-        # one rebuilds, the others leave a note that it must rebuild again.
+        # one rebuilds, the others leave a note that it must rebuild again. So does a
+        # refresh asked for inside a rebuild, in the rebuilding thread (a site's info()
+        # may call the done callbacks there): nested, it would publish newer values that
+        # the outer rebuild then overwrites with older ones.
         self._refresh_lock = threading.RLock()
         self._refresh_pending = False
+        self._rebuilding: int | None = None  # ident of the thread rebuilding now
         self._busy_lock = threading.Lock()
         self._worker: threading.Thread | None = None
         # Completed iterations never change: their summaries and job results are cached.
@@ -194,15 +198,24 @@ class InversionState(HasTraits):
         self._try_refresh()
 
     def _try_refresh(self) -> None:
-        """Refresh unless another thread is refreshing (it will refresh again)."""
-        while self._refresh_pending and self._refresh_lock.acquire(blocking=False):
+        """Refresh unless a refresh is running (it will refresh again when it ends)."""
+        while (self._refresh_pending and self._rebuilding != threading.get_ident()
+               and self._refresh_lock.acquire(blocking=False)):
             try:
-                self._refresh_pending = False
-                self._rebuild()
+                self._rebuild_now()
             except Exception as exc:  # noqa: BLE001 - a worker thread must not die of it
                 self.error = f"Refreshing the state failed: {type(exc).__name__}: {exc}"
             finally:
                 self._refresh_lock.release()
+
+    def _rebuild_now(self) -> None:
+        """One rebuild; the caller holds the refresh lock."""
+        self._refresh_pending = False
+        self._rebuilding = threading.get_ident()
+        try:
+            self._rebuild()
+        finally:
+            self._rebuilding = None
 
     def close(self) -> None:
         """Stop listening to the sites (the state then changes only on :meth:`refresh`)."""
@@ -212,10 +225,16 @@ class InversionState(HasTraits):
 
     # --- rebuilding from disk ------------------------------------------------------------------
     def refresh(self) -> None:
-        """Rebuild every derived trait from the project on disk (blocking, thread-safe)."""
+        """Rebuild every derived trait from the project on disk (blocking, thread-safe).
+
+        Called back from inside a rebuild (an observer, a site's callback), it only
+        asks for another round, which runs as soon as the current one has published.
+        """
+        if self._rebuilding == threading.get_ident():
+            self._refresh_pending = True
+            return
         with self._refresh_lock:
-            self._refresh_pending = False
-            self._rebuild()
+            self._rebuild_now()
         # A job that finished while we held the lock asked for another round.
         self._try_refresh()
 
@@ -237,33 +256,41 @@ class InversionState(HasTraits):
             self._results[key] = store.read_json(path)  # written last and never changed
         return self._results[key]
 
-    def _job_status(self, number: int, job: dict) -> str:
-        """The record's status, completed by what the site and the disk know now."""
+    def _job_status(self, number: int, job: dict) -> tuple[str, str | None]:
+        """The record's status and error, completed by what the site and the disk know now.
+
+        A job that failed since the last resume step is failed in the site only: its
+        error comes from there, so the table shows it before anyone clicks again.
+        """
         folder = job.get("folder", "")
         if job.get("status") != "submitted":
-            return job.get("status", "submitted")
+            return job.get("status", "submitted"), job.get("error")
         if folder and self.project.paths.job_result(self.problem, number, folder).exists():
-            return "done"
+            return "done", None
         site = self._sites.get(job.get("site"))
         if site is None:
-            return "submitted"
-        status = site.info(job["job_id"]).status.value
+            return "submitted", None
+        info = site.info(job["job_id"])
         # "unknown": the site never saw it (e.g. after a restart); resume submits it again.
-        return {"pending": "submitted", "done": "done", "failed": "failed", "running": "running"}.get(status, "submitted")
+        status = {"pending": "submitted", "done": "done", "failed": "failed", "running": "running"}.get(
+            info.status.value, "submitted")
+        return status, info.error if status == "failed" else None
 
     def _tasks(self, number: int, record: dict) -> tuple:
         tasks = []
         for name, task in record.get("tasks", {}).items():
             if "jobs" in task:
-                jobs = tuple(
-                    {"event": event, "job_id": job["job_id"], "status": self._job_status(number, job),
-                     "attempts": job.get("attempts", 1), "error": _last_line(job.get("error"))}
-                    for event, job in task["jobs"].items()
-                )
+                jobs = []
+                for event, job in task["jobs"].items():
+                    status, error = self._job_status(number, job)
+                    jobs.append({"event": event, "job_id": job["job_id"], "status": status,
+                                 "attempts": job.get("attempts", 1), "error": _last_line(error)})
+                jobs = tuple(jobs)
             else:  # a single job for the whole task (the preconditioner)
                 folder = {"folder": name} if name.startswith("preconditioner") else {}
-                jobs = ({"event": None, "job_id": task.get("job_id", ""), "attempts": 1, "error": None,
-                         "status": self._job_status(number, {**task, **folder}) if "job_id" in task else "submitted"},)
+                status, error = self._job_status(number, {**task, **folder}) if "job_id" in task else ("submitted", None)
+                jobs = ({"event": None, "job_id": task.get("job_id", ""), "attempts": 1, "error": _last_line(error),
+                         "status": status},)
             statuses = [j["status"] for j in jobs]
             status = ("failed" if "failed" in statuses else "done" if all(s == "done" for s in statuses)
                       else "running" if "running" in statuses or "done" in statuses else "submitted")
@@ -339,11 +366,14 @@ class InversionState(HasTraits):
         all_trials = [t for s in summaries for t in s["trials"]]
         last_trial = all_trials[-1] if all_trials else None
         newest = summaries[-1] if summaries else None
+        # Everything is read before anything is published: no disk or site call while
+        # notifications are held.
+        tasks = () if newest is None else self._tasks(newest["number"], records[newest["number"]])
         with self.hold_trait_notifications():
             self.iterations = tuple(summaries)
             self.current_iteration = None if newest is None else newest["number"]
             self.stage = "" if newest is None else newest["stage"]
-            self.tasks = () if newest is None else self._tasks(newest["number"], records[newest["number"]])
+            self.tasks = tasks
             self.misfit_history = tuple(history)
             self.station_misfits = stations
             self.tr_radius = None if newest is None else newest["tr_radius"]

@@ -47,11 +47,25 @@ never see a data file and its sidecar from two different writes. POSIX only
 
 Fault injection (for tests only)
 --------------------------------
-If the environment variable ``FWI_WIDGETS_FAULT`` is
-``kill-during-write:<substring>`` when a write starts, a write whose target path
-contains ``<substring>`` writes half of its temporary file and then kills its own
-process with ``SIGKILL``. The variable is read at write time; unset, it costs one
-dictionary look-up per write. Never set it outside tests.
+The environment variable ``FWI_WIDGETS_FAULT`` (``<fault>:<substring>``) makes a
+crash happen on purpose, so that tests can show what a user then sees and that the
+project on disk survives it. The faults (:data:`FAULT_KINDS`):
+
+``kill-during-write:<substring>``
+    A write whose target path contains ``<substring>`` writes half of its temporary
+    file and then kills its own process with ``SIGKILL`` (a dead kernel or node).
+``fail-job-once:<substring>``
+    A simulation job (:func:`fwi_widgets.workflow.jobs.simulation_job`) whose folder
+    path contains ``<substring>`` raises a ``RuntimeError`` after its forward
+    simulation, before it writes anything, on its first attempt only (the attempt
+    counted in the iteration record), so a retry succeeds. Folders are
+    ``inversions/<problem>/<iteration, 4 digits>/jobs/<task>_<trial>_<event>``, so
+    ``fail-job-once:0000/jobs/misfit_and_gradient_0_event_ICELAND`` fails one job and
+    ``fail-job-once:ICELAND`` the first attempt of every job of that event.
+
+The variable is read when a write or a job starts (in the process that runs it, so a
+job process must inherit it); unset, it costs one dictionary look-up. An unknown
+fault raises ``ValueError``. Never set it outside tests.
 
 Examples
 --------
@@ -88,8 +102,10 @@ __all__ = [
     "CorruptFileError",
     "CorruptFileWarning",
     "FAULT_ENVIRONMENT_VARIABLE",
+    "FAULT_KINDS",
     "FORMAT",
     "clean_temporaries",
+    "injected_fault",
     "read_bytes",
     "read_json",
     "read_netcdf",
@@ -237,21 +253,39 @@ def _kill_during_write(fd: int, view: memoryview) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-# Registry of injectable faults (tests only), keyed by the name used in the variable.
-_FAULTS: dict[str, Callable[[int, memoryview], None]] = {"kill-during-write": _kill_during_write}
+# Faults of file writes (tests only), keyed by the name used in the variable.
+_WRITE_FAULTS: dict[str, Callable[[int, memoryview], None]] = {"kill-during-write": _kill_during_write}
+#: Every fault ``FWI_WIDGETS_FAULT`` may name (see the module docstring); the job
+#: faults act in :mod:`fwi_widgets.workflow.jobs`.
+FAULT_KINDS: tuple[str, ...] = (*_WRITE_FAULTS, "fail-job-once")
 
 
-def _injected_fault(target: Path) -> Callable[[int, memoryview], None] | None:
+def injected_fault(kind: str) -> str | None:
+    """The ``<substring>`` of fault ``kind`` if ``FWI_WIDGETS_FAULT`` names it, else None (tests only).
+
+    Raises
+    ------
+    ValueError
+        If the variable is set but names no fault of :data:`FAULT_KINDS`.
+    """
     spec = os.environ.get(FAULT_ENVIRONMENT_VARIABLE)
     if not spec:
         return None
-    kind, colon, substring = spec.partition(":")
-    if kind not in _FAULTS or not colon or not substring:
+    named, colon, substring = spec.partition(":")
+    if named not in FAULT_KINDS or not colon or not substring:
         raise ValueError(
             f"The '{FAULT_ENVIRONMENT_VARIABLE}' environment variable must be '<fault>:<substring>' with "
-            f"<fault> one of {sorted(_FAULTS)}, but {spec!r} was given. It is meant for tests only; unset it."
+            f"<fault> one of {sorted(FAULT_KINDS)}, but {spec!r} was given. It is meant for tests only; unset it."
         )
-    return _FAULTS[kind] if substring in os.fspath(target) else None
+    return substring if named == kind else None
+
+
+def _injected_fault(target: Path) -> Callable[[int, memoryview], None] | None:
+    for kind, fault in _WRITE_FAULTS.items():
+        substring = injected_fault(kind)
+        if substring is not None and substring in os.fspath(target):
+            return fault
+    return None
 
 
 def _atomic_write(target: Path, payload: bytes | bytearray | memoryview, *, faults: bool = True) -> None:

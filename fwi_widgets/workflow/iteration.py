@@ -154,7 +154,7 @@ class Iteration:
         spec = {"problem": self.problem, "iteration": self.number, "job_id": job["folder"], "event": event,
                 "model": model_file, "model_iteration": self.number, "gradient": kind == "gradient",
                 "simulation_configuration": self.config.prior_model,
-                "misfit_configuration": self.config.misfit_configuration}
+                "misfit_configuration": self.config.misfit_configuration, "attempt": job["attempts"]}
         if kind == "misfit":
             current = self.record["tasks"]["misfit_and_gradient"]["jobs"][event]["folder"]
             result = store.read_json(self.paths.job_result(self.problem, self.number, current))
@@ -171,6 +171,9 @@ class Iteration:
             if info.status == JobStatus.FAILED:
                 job["status"], job["error"] = "failed", info.error
                 failed.append(event)
+            elif info.status == JobStatus.UNKNOWN and job["status"] == "failed":
+                # Failed before a restart: it stays failed (with its error) until a retry.
+                failed.append(event)
             elif info.status == JobStatus.UNKNOWN:
                 lost.append(event)
             else:
@@ -182,6 +185,7 @@ class Iteration:
         for event in lost + (failed if retry_failed else []):
             jobs[event]["attempts"] += 1
             jobs[event]["status"] = "submitted"
+            jobs[event].pop("error", None)  # the log keeps it; the table shows the new attempt
             self.save()
             self._submit(site, site_cfg, jobs[event], event, kind, model_file)
             running.append(event)

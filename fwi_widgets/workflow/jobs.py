@@ -29,7 +29,8 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     """Forward (and, if ``spec["gradient"]``, adjoint) simulation of one event.
 
     spec: problem, iteration, job_id, event, model (file name in the iteration folder),
-    gradient (bool), misfit_configuration, simulation_configuration.
+    gradient (bool), misfit_configuration, simulation_configuration, and attempt (1 for
+    the first submission; counted in the iteration record).
     """
     p = Project.open_read_only(project_root)
     paths = p.paths
@@ -48,6 +49,7 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     sim = engine.simulate(d.mesh, model, [source], receivers, end_time=sim_cfg.end_time_in_seconds, physics=d.physics,
                           dt=d.dt, precision=sim_cfg.precision, keep_forward=bool(spec["gradient"]),
                           sponge_width=d.sponge_width)
+    _injected_failure(job_dir, spec)
     origin = UTCDateTime(p.events.get(spec["event"]).origin_time)
     observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms, origin)
     windows = disc.windows_for(misfit_cfg, source_xy, receivers, sim_cfg.end_time_in_seconds)
@@ -91,6 +93,19 @@ def simulation_job(project_root: str, spec: dict) -> dict:
         log.flush()
         os.fsync(log.fileno())
     return result
+
+
+def _injected_failure(job_dir, spec: dict) -> None:
+    """The test-only fault ``FWI_WIDGETS_FAULT=fail-job-once:<substring>``
+    (documented in :mod:`fwi_widgets.project.store`): fail the first attempt of a
+    job whose folder path contains ``<substring>``, as a crashing solver would."""
+    substring = store.injected_fault("fail-job-once")
+    attempt = int(spec.get("attempt", 1))
+    if substring is not None and substring in os.fspath(job_dir) and attempt == 1:
+        raise RuntimeError(
+            f"Injected fault: the job for event {spec['event']} fails on its first attempt "
+            f"({store.FAULT_ENVIRONMENT_VARIABLE}=fail-job-once:{substring}; a test-only hook, unset it)."
+        )
 
 
 def observed_as_dataarray(stream, synthetic: xr.DataArray, origin_time) -> xr.DataArray:

@@ -34,3 +34,17 @@ def project(workshop_copy):
     add_problem(p, site="inline")
     yield p
     p.close()
+
+
+@pytest.fixture
+def local_project(workshop_copy):
+    """The small workshop with the seed's inverse problem on the ``local`` site: jobs run
+    in the process-wide background pool, as in the dashboard, not inside ``resume``."""
+    from fwi_widgets import namespace as sn
+
+    from ._part4 import add_problem
+
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="local")
+    yield p
+    p.close()

@@ -3,14 +3,16 @@ iterate from another thread, errors, validation and the import layering."""
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import traitlets
 
 from fwi_widgets import namespace as sn
+from fwi_widgets.execution import JobStatus, get_site
 from fwi_widgets.state import InversionState
 
-from ._part4 import PROBLEM
+from ._part4 import PROBLEM, SELECTED_EVENTS
 
 # Traits derived from disk (busy, error and the selection are per-session, not on disk).
 DERIVED = ("iterations", "current_iteration", "stage", "tasks", "misfit_history", "station_misfits", "tr_radius",
@@ -111,3 +113,51 @@ def test_state_imports_neither_views_nor_widgets():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"fwi_widgets.state pulled in: {out.stdout.strip()}"
+
+
+def test_a_job_finishing_during_a_refresh_never_shows_the_previous_iterations_tasks(project, monkeypatch):
+    """A site may notice a finished job inside ``info()`` and call the done callbacks in the
+    asking thread (the Dask site collects futures there), so a refresh can be asked for in
+    the middle of a refresh. Meanwhile another thread completes the iteration and adds the
+    next one. The nested refresh used to publish iteration #1, and the outer one then
+    overwrote the tasks with iteration #0's: the table showed #1 with #0's tasks."""
+    state = InversionState(project, PROBLEM)
+    while state.stage != "misfit":
+        state.resume()  # inline: the trial misfit jobs have run, their results are not collected
+    site = get_site("inline")
+    record = project.inversions.get_iteration(PROBLEM, 0).record
+    job = record["tasks"]["misfit_0"]["jobs"][SELECTED_EVENTS[0]]
+    # As on a cluster: the job is still running as far as the site knows, its result not yet in place.
+    site._records[job["job_id"]].status = JobStatus.RUNNING
+    result = project.paths.job_result(PROBLEM, 0, job["folder"])
+    parked = result.with_name("parked.json")
+    result.rename(parked)
+
+    shown = []
+    state.observe(lambda c: shown.append((state.current_iteration, tuple(t["name"] for t in state.tasks))),
+                  names=["current_iteration", "tasks"])
+    finisher = threading.Thread(target=project.inversions.resume, args=(PROBLEM,))
+    original_info, asked = site.info, []
+
+    def collecting_info(job_id):
+        if threading.current_thread() is threading.main_thread() and job_id == job["job_id"] and not asked:
+            asked.append(job_id)
+            parked.rename(result)  # the job has finished
+            finisher.start()  # another thread collects the trials, accepts, adds iteration #1
+            deadline = time.monotonic() + 120
+            while not project.paths.record(PROBLEM, 1).exists():
+                assert time.monotonic() < deadline, "iteration #1 was not added within 120 s"
+                time.sleep(0.01)
+            site._finish(job_id, JobStatus.DONE, {}, None)  # done callbacks, in this (refreshing) thread
+        return original_info(job_id)
+
+    monkeypatch.setattr(site, "info", collecting_info)
+    state.refresh()
+    finisher.join(timeout=120)
+    assert asked and not finisher.is_alive()
+    assert shown, "nothing was published"
+    for number, tasks in shown:
+        if number == 1:
+            assert tasks == (), f"iteration #1 shown with tasks {tasks}: {shown}"
+    assert [number for number, _ in shown] == sorted(number for number, _ in shown), shown  # never back to #0
+    assert state.current_iteration == 1 and state.tasks == () and state.stage == "initialize"

@@ -359,8 +359,12 @@ def test_fault_hook_only_fires_for_matching_paths_and_rejects_unknown_faults(tmp
     monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, "kill-during-write:something-else")
     store.write_npy(tmp_path / "a.npy", np.zeros(3))  # does not match: no fault, we are still alive
     np.testing.assert_array_equal(store.read_npy(tmp_path / "a.npy"), np.zeros(3))
+    monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, "fail-job-once:a.npy")  # a job fault: writes go on
+    store.write_npy(tmp_path / "a.npy", np.ones(3))
+    np.testing.assert_array_equal(store.read_npy(tmp_path / "a.npy"), np.ones(3))
+    assert store.injected_fault("fail-job-once") == "a.npy" and store.injected_fault("kill-during-write") is None
     monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, "explode:a.npy")
-    with pytest.raises(ValueError, match=r"FWI_WIDGETS_FAULT.*\['kill-during-write'\].*'explode:a.npy'"):
+    with pytest.raises(ValueError, match=r"FWI_WIDGETS_FAULT.*\['fail-job-once', 'kill-during-write'\].*'explode:a.npy'"):
         store.write_npy(tmp_path / "b.npy", np.zeros(3))
     assert not (tmp_path / "b.npy").exists() and not _temporaries(tmp_path), "nothing written"
 

@@ -85,6 +85,34 @@ def test_failed_job_is_reported_and_can_be_retried(workshop_copy, capsys):
     assert p.inversions.get_iteration(PROBLEM, 1).stage == "initialize"
 
 
+def test_a_job_that_failed_before_a_restart_stays_failed_until_retried(workshop_copy, monkeypatch, capsys):
+    from fwi_widgets.execution import get_site
+    from fwi_widgets.project import store
+
+    event = "event_ICELAND_REGION_Mag_5.75_2020-06-20-19-26"
+    # The test-only fault: this job's first attempt raises inside the job (after its forward run).
+    monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, f"fail-job-once:0000/jobs/misfit_and_gradient_0_{event}")
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="inline")
+    p.inversions.add_iteration(inverse_problem_configuration=PROBLEM)
+    assert not p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05)
+    assert f"Job for event {event} failed: RuntimeError: Injected fault" in capsys.readouterr().out
+    # A restart: a new process has a new site, which never saw the job. It is not "lost"
+    # (submitted again behind the user's back): it stays failed, with its error, until a retry.
+    get_site("inline").close()
+    p.close()
+    p = sn.Project(path=workshop_copy)
+    assert not p.inversions.resume(inverse_problem_configuration=PROBLEM)
+    out = capsys.readouterr().out
+    assert "lost" not in out and f"Job for event {event} failed: RuntimeError: Injected fault" in out
+    job = p.inversions.get_iteration(PROBLEM, 0).record["tasks"]["misfit_and_gradient"]["jobs"][event]
+    assert job["status"] == "failed" and job["attempts"] == 1 and "Injected fault" in job["error"]
+    assert p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05, retry_failed=True)
+    job = p.inversions.get_iteration(PROBLEM, 0).record["tasks"]["misfit_and_gradient"]["jobs"][event]
+    assert job["status"] == "done" and job["attempts"] == 2 and "error" not in job
+    assert p.inversions.get_iteration(PROBLEM, 1).stage == "initialize"
+
+
 def test_branch_continues_from_a_finished_iteration_with_changed_settings(workshop_copy):
     p = sn.Project(path=workshop_copy)
     add_problem(p, site="inline")
