@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 
 import ipyleaflet as L
+import ipywidgets as widgets
 import numpy as np
 
 from ..state import InversionState, Selection
 from ._basemap import land_geojson
 
-__all__ = ["domain_map", "misfit_change_colour"]
+__all__ = ["domain_map", "fit_view", "misfit_change_colour"]
 
 _LOW, _MID, _HIGH = (0x21, 0x66, 0xAC), (0xF7, 0xF7, 0xF7), (0xB2, 0x18, 0x2B)
 _NO_DATA = "#8c8c8c"
@@ -39,10 +40,56 @@ def misfit_change_colour(first: float | None, latest: float | None) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def _zoom(width_in_meters: float) -> int:
-    # A web-mercator tile spans 40,075 km / 2**zoom at the equator; fit the domain
-    # into about three tiles (a ~770 px wide map).
-    return int(np.clip(math.floor(math.log2(3 * 40_075_000.0 / width_in_meters)), 1, 12))
+#: The map's height (px), the narrowest width it is expected to get (px; it fills the
+#: output area: about 700 px in JupyterLab, 1250 px in Voila) and the least distance
+#: (px) from every event and station to the map's edge when it opens.
+MAP_HEIGHT_PX, MAP_MIN_WIDTH_PX, MAP_PADDING_PX = 460, 640, 40
+#: Zoom steps: quarter levels let the first view fit tightly (the land is vector data,
+#: so fractional zooms draw sharply).
+ZOOM_SNAP = 0.25
+_TILE_PX = 256  # a web-mercator tile; the world is _TILE_PX * 2**zoom px wide
+
+
+def _mercator_y(latitude: np.ndarray) -> np.ndarray:
+    """Web-mercator ordinate (radians) of latitudes in degrees."""
+    return np.log(np.tan(np.pi / 4 + np.radians(latitude) / 2))
+
+
+def fit_view(latitudes, longitudes, width_px: float = MAP_MIN_WIDTH_PX, height_px: float = MAP_HEIGHT_PX,
+             padding_px: float = MAP_PADDING_PX) -> tuple[tuple[float, float], float]:
+    """Centre and zoom of a web-mercator map that shows every point with a margin.
+
+    Parameters
+    ----------
+    latitudes, longitudes : array_like of float
+        The points (degrees); longitudes are used as given (no wrap at 180 degrees).
+    width_px, height_px : float
+        Size of the map (px).
+    padding_px : float
+        Least distance of each point from the map's edge (px).
+
+    Returns
+    -------
+    center : (float, float)
+        (latitude, longitude) in degrees: the middle of the points' bounding box in
+        map coordinates.
+    zoom : float
+        The largest multiple of :data:`ZOOM_SNAP` (between 1 and 12) at which the
+        points fit.
+    """
+    x = np.radians(np.asarray(longitudes, dtype=float))
+    y = _mercator_y(np.asarray(latitudes, dtype=float))
+    if x.size == 0 or x.size != y.size:
+        raise ValueError(f"The points must be non-empty and paired, but {y.size} latitudes and {x.size} longitudes "
+                         "were given.")
+    # Pixels per radian of map coordinates at zoom z: _TILE_PX * 2**z / (2 pi).
+    spans = (float(np.ptp(x)), float(np.ptp(y)))
+    room = (width_px - 2 * padding_px, height_px - 2 * padding_px)
+    scale = min(r / s for r, s in zip(room, spans) if s > 0) if any(s > 0 for s in spans) else np.inf
+    zoom = math.log2(scale * 2 * math.pi / _TILE_PX) if np.isfinite(scale) else 12.0
+    zoom = float(np.clip(math.floor(zoom / ZOOM_SNAP) * ZOOM_SNAP, 1.0, 12.0))
+    cx, cy = (x.min() + x.max()) / 2, (y.min() + y.max()) / 2
+    return (math.degrees(math.atan(math.sinh(cy))), math.degrees(cx)), zoom
 
 
 def domain_map(project, state: InversionState | None = None, selection: Selection | None = None,
@@ -101,9 +148,13 @@ def domain_map(project, state: InversionState | None = None, selection: Selectio
     events = L.LayerGroup(layers=tuple(event_markers), name="events")
 
     base = (L.basemap_to_tiles(L.basemaps.OpenStreetMap.Mapnik),) if tiles else ()
-    m = L.Map(layers=(*base, land, outline, stations, events),
-              center=(float(domain.center_latitude), float(domain.center_longitude)),
-              zoom=_zoom(float(domain.width_in_meters)), scroll_wheel_zoom=True)
+    # Open on every event and station (the domain's own centre left the northernmost
+    # event, Iceland, on the map's edge).
+    points = [marker.location for marker in (*markers.values(), *event_markers)]
+    center, zoom = fit_view([p[0] for p in points], [p[1] for p in points])
+    m = L.Map(layers=(*base, land, outline, stations, events), center=center, zoom=zoom, zoom_snap=ZOOM_SNAP,
+              zoom_delta=0.5, scroll_wheel_zoom=True,
+              layout=widgets.Layout(height=f"{MAP_HEIGHT_PX}px", align_self="stretch"))
     m.add(L.LegendControl(_LEGEND if state is not None else {"event": "#ff9f1c"}, title="", position="bottomleft"))
     m.add_class("domain-map")
 

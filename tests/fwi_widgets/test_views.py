@@ -14,7 +14,8 @@ from fwi_widgets import namespace as sn
 from fwi_widgets.project import store
 from fwi_widgets.state import InversionState
 from fwi_widgets.views._basemap import LAND_FILE, land_geojson, topojson_to_geojson
-from fwi_widgets.views.domain import misfit_change_colour
+from fwi_widgets.views.domain import (MAP_HEIGHT_PX, MAP_MIN_WIDTH_PX, MAP_PADDING_PX, ZOOM_SNAP, fit_view,
+                                      misfit_change_colour)
 from fwi_widgets.views.inversion import _points
 
 from ._part4 import PROBLEM, SELECTED_EVENTS
@@ -203,6 +204,41 @@ def test_domain_map_is_offline_and_a_click_selects_the_station(project):
     other = {mk.name: mk for mk in _layer(project.viz.nb.domain(), "stations").layers}
     other[stations[0].name]._handle_custom_msg({"event": "interaction", "type": "click", "coordinates": [0, 0]}, [])
     assert state.selected_station == stations[0].name
+
+
+def _pixel(lat: float, lon: float, zoom: float) -> tuple[float, float]:
+    """Web-mercator pixel coordinates (as Leaflet's EPSG:3857 computes them, y downwards)."""
+    world = 256.0 * 2.0 ** zoom
+    phi = np.radians(lat)
+    return world * (lon + 180.0) / 360.0, world * (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / np.pi) / 2.0
+
+
+def _margins(m, points, width_px, height_px, zoom=None):
+    """Distance (px) of each point from the nearest edge of a width x height map showing m."""
+    zoom = m.zoom if zoom is None else zoom
+    cx, cy = _pixel(*m.center, zoom)
+    out = []
+    for lat, lon in points:
+        x, y = _pixel(lat, lon, zoom)
+        out.append(min(width_px / 2 - abs(x - cx), height_px / 2 - abs(y - cy)))
+    return np.array(out)
+
+
+def test_domain_map_opens_on_every_event_and_station_with_a_margin(project):
+    m = project.viz.nb.domain(inverse_problem_configuration=PROBLEM)
+    points = [mk.location for name in ("stations", "events") for mk in _layer(m, name).layers]
+    iceland = _layer(m, "events").layers[[mk.name for mk in _layer(m, "events").layers].index(SELECTED_EVENTS[1])]
+    assert m.layout.height == f"{MAP_HEIGHT_PX}px" and m.zoom_snap == ZOOM_SNAP and m.zoom % ZOOM_SNAP == 0
+    # Iceland (66.3 N) sat 11 px from the top edge when the map opened on the domain's centre.
+    for width in (MAP_MIN_WIDTH_PX, 1250):  # JupyterLab-like and Voila-like widths
+        margins = _margins(m, points, width, MAP_HEIGHT_PX)
+        assert margins.min() >= MAP_PADDING_PX - 1e-6, (width, margins.min())
+        assert _margins(m, [iceland.location], width, MAP_HEIGHT_PX)[0] >= MAP_PADDING_PX - 1e-6
+    # As tight as the zoom steps allow: a quarter level more and a point leaves the margin.
+    assert _margins(m, points, MAP_MIN_WIDTH_PX, MAP_HEIGHT_PX, zoom=m.zoom + ZOOM_SNAP).min() < MAP_PADDING_PX
+    with pytest.raises(ValueError, match="non-empty and paired"):
+        fit_view([], [])
+    assert fit_view([45.0], [10.0]) == ((pytest.approx(45.0), pytest.approx(10.0)), 12.0)  # one point: closest zoom
 
 
 def test_misfit_change_colours():
