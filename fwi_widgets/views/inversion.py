@@ -65,10 +65,11 @@ def _table(state: InversionState) -> str:
         for job in task["jobs"]:
             colour = _STATUS_COLOURS.get(job["status"], "#000")
             attempts = f" (attempt {job['attempts']})" if job["attempts"] > 1 else ""
-            error = esc(job["error"] or "")
             rows.append(f"<tr class='job'><td>&nbsp;&nbsp;{esc(job['event'] or 'all events')}</td>"
-                        f"<td style='color:{colour}'>{esc(job['status'])}{attempts}</td><td></td>"
-                        f"<td style='color:#d62728'>{error}</td></tr>")
+                        f"<td style='color:{colour}'>{esc(job['status'])}{attempts}</td><td></td><td></td></tr>")
+            if job["error"]:  # its own row: a long message would squeeze the columns
+                rows.append(f"<tr class='job-error'><td colspan='4' style='color:#d62728; padding-left:2em'>"
+                            f"{esc(job['error'])}</td></tr>")
     fmt = lambda v: "---" if v is None else f"{v:.4g}"  # noqa: E731
     decision = {None: "---", True: "accepted", False: "rejected"}[state.accepted]
     head = (f"<b>Iteration #{state.current_iteration}</b>, stage <code>{esc(state.stage)}</code> &nbsp; "
@@ -183,9 +184,9 @@ class InversionView(widgets.VBox):
             self.marks["events"].labels = p["events"]
         with self.marks["total"].hold_sync():
             self.marks["total"].x, self.marks["total"].y = p["x"], p["chi"]
-        # Whole iterations only on the x axis ("d" would print 0 0 1 1 for fractional ticks).
-        if len(p["x"]):
-            self.misfit_figure.axes[0].tick_values = np.arange(int(np.max(p["x"])) + 1)
+        # Whole iterations only on the x axis ("d" would print 0 0 1 1 for fractional ticks,
+        # as on the empty axis, which spans 0 to 1).
+        self.misfit_figure.axes[0].tick_values = np.arange(int(np.max(p["x"])) + 1 if len(p["x"]) else 2)
         with self.marks["accepted"].hold_sync():
             self.marks["accepted"].x, self.marks["accepted"].y = p["x"], p["chi"]
         with self.marks["rejected"].hold_sync():

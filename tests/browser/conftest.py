@@ -170,3 +170,21 @@ def browser_page(browser) -> BrowserPage:
 def output_dir() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     return OUTPUT
+
+
+def open_dashboard(browser_page: BrowserPage, server: VoilaServer, output_dir: Path, timeout_ms: float,
+                   failed_screenshot: str = "render-failed.png") -> None:
+    """Load the dashboard page and wait until its Resume button and map are drawn.
+
+    On failure: a screenshot named ``failed_screenshot`` and an AssertionError with the
+    server's log.
+    """
+    page = browser_page.page
+    page.goto(server.url, timeout=timeout_ms)
+    try:
+        page.locator(".resume-button").wait_for(state="visible", timeout=timeout_ms)
+        page.locator(".domain-map path.leaflet-interactive").first.wait_for(timeout=timeout_ms)
+    except Exception as exc:
+        page.screenshot(path=str(output_dir / failed_screenshot))
+        raise AssertionError(f"The dashboard did not render: {exc}\nServer log:\n{server.log_tail()}") from None
+    page.wait_for_timeout(500)  # let bqplot and leaflet finish their first draw

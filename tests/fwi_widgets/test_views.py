@@ -31,6 +31,7 @@ def test_resume_clicks_walk_an_iteration_and_the_curve_gains_its_point(project):
     view = project.viz.nb.inversion(inverse_problem_configuration=PROBLEM)
     state = project.viz.state(PROBLEM)
     assert view.marks["accepted"].x.size == 0 and "No iteration yet" in view.table.value
+    np.testing.assert_array_equal(view.misfit_figure.axes[0].tick_values, [0, 1])  # whole numbers on an empty axis
     assert "resume-button" in view.resume_button._dom_classes
     assert "iterate-button" in view.iterate_button._dom_classes
     view.resume_button.click()
@@ -110,7 +111,8 @@ def test_a_crashed_job_shows_as_failed_with_its_error_and_the_retry_button_conti
     assert task["status"] == "failed" and task["n_done"] == 2
     assert jobs[ICELAND]["status"] == "failed"
     assert jobs[ICELAND]["error"].startswith(f"RuntimeError: Injected fault: the job for event {ICELAND} fails")
-    assert "failed" in view.table.value and html.escape(jobs[ICELAND]["error"]) in view.table.value
+    assert "failed" in view.table.value
+    assert f"padding-left:2em'>{html.escape(jobs[ICELAND]['error'])}</td>" in view.table.value  # a row of its own
     assert view.retry_button.layout.display is None  # shown
 
     # Resume without retry: the failure is recorded and reported, nothing is lost or redone.
