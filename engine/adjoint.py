@@ -179,12 +179,11 @@ class _Keep:
 # --- kernels of the adjoint's M and C terms -------------------------------------------------
 @parallel_kernel
 def _accumulate_mass_term(lam, u_next, u_now, u_prev, weight, out):
-    """out[g] += weight * sum_c lam[g, c] (u^{k+1} - 2 u^k + u^{k-1})[g, c]."""
-    for g in prange(lam.shape[0]):
-        acc = 0.0
-        for c in range(lam.shape[1]):
-            acc += lam[g, c] * (u_next[g, c] - 2.0 * u_now[g, c] + u_prev[g, c])
-        out[g] += weight * acc
+    """out[i] += weight * lam[i] (u^{k+1} - 2 u^k + u^{k-1})[i] on flat (n_global * n_comp,)
+    views; the components are summed once at the end. Flat and branch-free so that it
+    vectorises (the per-point loop over components did not: 8x slower)."""
+    for i in prange(lam.shape[0]):
+        out[i] += weight * (lam[i] * (u_next[i] - 2.0 * u_now[i] + u_prev[i]))
 
 
 @kernel
@@ -236,7 +235,7 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
     klam = np.empty_like(lam)
     corr = np.zeros((len(arrays["damp_idx"]), nc), op.dtype)
     sens = op.new_sensitivity()
-    mass_term = np.zeros(op.mesh.n_global)
+    mass_term = np.zeros(lam.size)  # per point and component, summed below
     damp_term = np.zeros((len(arrays["damp_idx"]), nc, nc))
     dt_typed = op.dtype(dt)
     flat = (lam.reshape(-1), vel.reshape(-1), klam.reshape(-1), arrays["minv_dt"].reshape(-1))
@@ -249,7 +248,8 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
             u_next = fwd.field(k + interval) if k + interval <= n else u_now
             op.stiffness_and_sensitivity(lam, klam, u_now, sens)
             # Decimated: each kept step stands for `interval` steps; second differences scale by 1/interval^2.
-            _accumulate_mass_term(lam, u_next, u_now, u_prev, float(1.0 / interval), mass_term)
+            _accumulate_mass_term(flat[0], u_next.reshape(-1), u_now.reshape(-1), u_prev.reshape(-1), float(1.0 / interval),
+                                  mass_term)
             _accumulate_damping_term(lam, u_next, u_prev, arrays["damp_idx"], 1.0, damp_term)
         elif m < n:
             op.stiffness(lam, klam)
@@ -260,6 +260,7 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
         sk.leapfrog_update(flat[0], flat[1], flat[2], flat[3], dt_typed)
         sk.finish_step(lam, vel, corr, arrays["damp_idx"], dt_typed, *no_rec, 0)
     sens *= interval
+    mass_term = mass_term.reshape(lam.shape).sum(axis=1)
     return _chain_rule(op, sens, mass_term, damp_term, arrays["damp_idx"], dt, parameters)
 
 
