@@ -87,6 +87,7 @@ class ForwardStore:
         self.fields: dict[int, np.ndarray] = {}
         self.checkpoints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._segment: tuple[int, int] | None = None
+        self._segment_buffer: np.ndarray | None = None
         if mode == "full":
             self._full = _prefaulted_empty((n_steps + 1,) + shape, operator.dtype)
 
@@ -115,12 +116,18 @@ class ForwardStore:
         """Bytes held now (what the memory bound refers to)."""
         if self.mode == "full":
             return self._full.nbytes
-        held = sum(a.nbytes for a in self.fields.values())
-        return held + sum(u.nbytes + v.nbytes for u, v in self.checkpoints.values())
+        if self.mode == "decimated":
+            return sum(a.nbytes for a in self.fields.values())
+        segment = 0 if self._segment_buffer is None else self._segment_buffer.nbytes
+        return segment + sum(u.nbytes + v.nbytes for u, v in self.checkpoints.values())
 
     # --- access during the adjoint ---------------------------------------------------------
     def field(self, step: int) -> np.ndarray:
-        """u^step (u^{-1} = 0 and u^{N+1} is never needed)."""
+        """u^step (u^{-1} = 0 and u^{N+1} is never needed).
+
+        In checkpoint mode the array is a view into the segment buffer: it stays valid
+        until a call for a step outside the current segment recomputes it, so ask for the
+        earliest step you need first."""
         if step < 0:
             return np.zeros(self.field_shape, dtype=self.operator.dtype)
         if self.mode == "full":
@@ -134,19 +141,22 @@ class ForwardStore:
 
     def _recompute_segment(self, start: int) -> None:
         """Re-run the forward from the checkpoint at ``start`` over one segment, keeping
-        u^{start-1} .. u^{start+interval} (only one segment is held at a time)."""
+        u^{start-1} .. u^{start+interval+1} (only one segment is held at a time, in one
+        buffer allocated on first use and reused by every segment)."""
         from .solver import WavefieldState, run_time_loop
 
         stop = min(start + self.checkpoint_interval, self.n_steps)
+        if self._segment_buffer is None:
+            self._segment_buffer = np.empty((self.checkpoint_interval + 3,) + self.field_shape, self.operator.dtype)
         u0, v0 = self.checkpoints[start]
-        self.fields = {start: u0.copy(), start - 1: u0 - self.dt * v0}
-        if start - 1 < 0:
-            self.fields.pop(start - 1)
-        keep = _Keep(self.fields)
+        keep = _Keep(self._segment_buffer, first_step=start - 1)
+        if start > 0:
+            keep.run(start - 1, u0 - self.dt * v0, v0)  # u^{start-1} from the velocity form
         state = WavefieldState(u0.copy(), v0.copy(), start)
         no_rec = ReceiverTerms(np.zeros((0, 1), np.int64), np.zeros((0, 1), self.operator.dtype))
         run_time_loop(self.operator, self.sources, no_rec, self.dt, min(stop + 1, self.n_steps), [keep],
                       state=state, record=np.zeros((0, self.operator.n_components, self.n_steps + 1), self.operator.dtype))
+        self.fields = keep.fields
         self._segment = (start - 1, min(stop + 1, self.n_steps))
 
 
@@ -166,14 +176,19 @@ def _prefaulted_empty(shape: tuple, dtype) -> np.ndarray:
 
 
 class _Keep:
-    def __init__(self, store: dict):
-        self.store = store
+    """Step task that copies u^step into consecutive slots of a preallocated buffer."""
+
+    def __init__(self, buffer: np.ndarray, first_step: int):
+        self.buffer, self.first_step = buffer, first_step
+        self.fields: dict[int, np.ndarray] = {}
 
     def should_run(self, step):
         return True
 
     def run(self, step, u, v):
-        self.store[step] = u.copy()
+        slot = self.buffer[step - self.first_step]
+        slot[...] = u
+        self.fields[step] = slot
 
 
 # --- kernels of the adjoint's M and C terms -------------------------------------------------
@@ -244,7 +259,8 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
     for m in range(n + 1):
         k = n - m  # l^k is in `lam` now
         if m > 0 and k % interval == 0:
-            u_now, u_prev = fwd.field(k), fwd.field(k - interval)
+            # Earliest step first: a checkpoint segment recomputed for it covers the other two.
+            u_prev, u_now = fwd.field(k - interval), fwd.field(k)
             u_next = fwd.field(k + interval) if k + interval <= n else u_now
             op.stiffness_and_sensitivity(lam, klam, u_now, sens)
             # Decimated: each kept step stands for `interval` steps; second differences scale by 1/interval^2.
