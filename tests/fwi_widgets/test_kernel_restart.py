@@ -3,7 +3,7 @@ the new kernel show what the old one showed (rebuilt from disk), and Resume fini
 iteration without running a finished job again.
 
 The kernel is the ``python3`` kernel of this environment, driven by jupyter_client as a
-notebook front end would drive it. Timings on 2 cores shared with other work: 26-34 s
+notebook front end would drive it. Timings on 2 cores shared with other work: 16-34 s
 under pytest (kernel start 0.6 s, opening the project and building the dashboard 2-4 s
 in each kernel, the first Resume 4 s while the kernel loads the Numba cache); the
 budgets below allow for a cold Numba cache and a busier machine.
