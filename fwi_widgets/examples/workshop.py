@@ -62,11 +62,14 @@ SIMULATION = "initial_model_70_120_seconds"
 MISFIT = "tf_phase_misfit_70_120_seconds"
 
 
-def workshop_2d(path, size: str = "full", load_if_exists: bool = True, noise: float = 0.02, seed: int = 42) -> Project:
+def workshop_2d(path, size: str = "full", load_if_exists: bool = True, noise: float = 0.02, seed: int = 42,
+                lock_timeout_in_seconds: float = 0.0) -> Project:
     """Create (or open) the workshop project at ``path``.
 
     ``size="full"``: 6 events, every station of the fact sheet inside the domain (>= 40);
     ``size="small"``: the seed's 3 events, 24 stations, a coarser mesh (for tests and CI).
+    ``lock_timeout_in_seconds`` is how long opening an existing project waits for another
+    process to let go of it (see :class:`~fwi_widgets.project.Project`).
     """
     if size not in ("full", "small"):
         raise ValueError(f"The 'size' parameter must be 'full' or 'small', but {size!r} was given.")
@@ -74,7 +77,7 @@ def workshop_2d(path, size: str = "full", load_if_exists: bool = True, noise: fl
     if (path / "project.json").exists():
         if not load_if_exists:
             raise FileExistsError(f"A project already exists at {path}; pass load_if_exists=True or choose another path.")
-        return Project(path)
+        return Project(path, lock_timeout_in_seconds=lock_timeout_in_seconds)
     domain = MapViewDomain(center_latitude=49.0, center_longitude=8.0, width_in_meters=7.6e6, height_in_meters=6.4e6)
     events = _events(SEED_EVENTS + (EXTRA_EVENTS if size == "full" else []))
     stations = _stations(domain, margin=900e3, limit=None if size == "full" else 24)

@@ -56,6 +56,8 @@ LOCK_FILE_NAME = ".lock"
 # How long a refused process waits for the holder to finish writing who it is
 # (the holder writes right after taking the lock, so this is a few microseconds).
 _HOLDER_INFO_WAIT_S = 0.5
+# How often a waiting acquire (``timeout`` > 0) tries the lock again.
+_RETRY_INTERVAL_S = 0.1
 
 
 class ProjectLockedError(RuntimeError):
@@ -222,16 +224,37 @@ class ProjectLock:
         """Whether this object holds the lock (in this process)."""
         return self._ticket.count > 0 and self._ticket.pid == os.getpid()
 
-    def acquire(self) -> "ProjectLock":
+    def acquire(self, timeout: float = 0.0) -> "ProjectLock":
         """Take the lock, or raise :class:`ProjectLockedError` if another process holds it.
+
+        Parameters
+        ----------
+        timeout : float
+            How long to wait for another holder to let go (s). 0 refuses at once; a
+            positive value suits a holder that is known to be on its way out (the
+            kernel of a reloaded dashboard page, which its server is shutting down).
 
         Returns
         -------
         ProjectLock
             ``self``, so that ``lock = ProjectLock(root).acquire()`` reads well.
         """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise ValueError(f"The 'timeout' parameter must be a number of seconds >= 0, but {timeout!r} was given.")
         if not self._root.is_dir():
             raise ValueError(f"The 'root' parameter must be an existing project directory, but '{self._root}' was given.")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._acquire_now()
+            except ProjectLockedError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                # Poll without the registry mutex, so other threads' locks are not held up.
+                time.sleep(min(_RETRY_INTERVAL_S, left))
+
+    def _acquire_now(self) -> "ProjectLock":
         registry = _registry
         with registry.mutex:
             ticket = self._ticket

@@ -32,9 +32,20 @@ class Project:
     ``p += <configuration>`` registers events (an :class:`EventCollection`), models,
     simulation, misfit and inverse-problem configurations by name; ``p.inversions``
     runs inversions; ``p.viz.nb`` shows widgets.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The project directory.
+    read_only : bool
+        Open without the write lock (nothing can be added or run).
+    lock_timeout_in_seconds : float
+        How long to wait for another process to let go of the write lock (s); 0 refuses
+        at once. A dashboard page waits, because the kernel of the page it replaces may
+        still be shutting down.
     """
 
-    def __init__(self, path, *, read_only: bool = False):
+    def __init__(self, path, *, read_only: bool = False, lock_timeout_in_seconds: float = 0.0):
         self.paths = ProjectPaths(path)
         self.read_only = read_only
         if not self.paths.project_file.exists():
@@ -42,9 +53,13 @@ class Project:
                 f"There is no project at {self.paths.root}; create one with "
                 "sn.Project.from_domain(path=..., domain=...)."
             )
+        if isinstance(lock_timeout_in_seconds, bool) or not isinstance(lock_timeout_in_seconds, (int, float)) \
+                or not lock_timeout_in_seconds >= 0:
+            raise ValueError("The 'lock_timeout_in_seconds' parameter must be a number >= 0, but "
+                             f"{lock_timeout_in_seconds!r} was given.")
         self._lock = None if read_only else ProjectLock(self.paths.root)
         if self._lock is not None:
-            self._lock.acquire()
+            self._lock.acquire(timeout=lock_timeout_in_seconds)
         try:
             if self._lock is not None:
                 # Left-over temporary files of writes killed mid-way (never read; safe to
