@@ -289,8 +289,8 @@ class InversionState(HasTraits):
             else:  # a single job for the whole task (the preconditioner)
                 folder = {"folder": name} if name.startswith("preconditioner") else {}
                 status, error = self._job_status(number, {**task, **folder}) if "job_id" in task else ("submitted", None)
-                jobs = ({"event": None, "job_id": task.get("job_id", ""), "attempts": 1, "error": _last_line(error),
-                         "status": status},)
+                jobs = ({"event": None, "job_id": task.get("job_id", ""), "attempts": task.get("attempts", 1),
+                         "error": _last_line(error), "status": status},)
             statuses = [j["status"] for j in jobs]
             status = ("failed" if "failed" in statuses else "done" if all(s == "done" for s in statuses)
                       else "running" if "running" in statuses or "done" in statuses else "submitted")

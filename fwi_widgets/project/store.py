@@ -55,13 +55,16 @@ project on disk survives it. The faults (:data:`FAULT_KINDS`):
     A write whose target path contains ``<substring>`` writes half of its temporary
     file and then kills its own process with ``SIGKILL`` (a dead kernel or node).
 ``fail-job-once:<substring>``
-    A simulation job (:func:`fwi_widgets.workflow.jobs.simulation_job`) whose folder
-    path contains ``<substring>`` raises a ``RuntimeError`` after its forward
-    simulation, before it writes anything, on its first attempt only (the attempt
-    counted in the iteration record), so a retry succeeds. Folders are
-    ``inversions/<problem>/<iteration, 4 digits>/jobs/<task>_<trial>_<event>``, so
-    ``fail-job-once:0000/jobs/misfit_and_gradient_0_event_ICELAND`` fails one job and
-    ``fail-job-once:ICELAND`` the first attempt of every job of that event.
+    A job whose folder path contains ``<substring>`` raises a ``RuntimeError`` before
+    it writes anything, on its first attempt only (the attempt counted in the
+    iteration record), so a retry succeeds: a simulation job
+    (:func:`fwi_widgets.workflow.jobs.simulation_job`) after its forward simulation,
+    the preconditioner job (:func:`fwi_widgets.workflow.jobs.update_job`) after it
+    proposed the step. Folders are ``inversions/<problem>/<iteration, 4 digits>/jobs/``
+    then ``<task>_<trial>_<event>`` for simulations and ``preconditioner_<trial>``, so
+    ``fail-job-once:0000/jobs/misfit_and_gradient_0_event_ICELAND`` fails one job,
+    ``fail-job-once:ICELAND`` the first attempt of every job of that event and
+    ``fail-job-once:0000/jobs/preconditioner_0`` the first preconditioner job.
 
 The variable is read when a write or a job starts (in the process that runs it, so a
 job process must inherit it); unset, it costs one dictionary look-up. An unknown

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,6 +35,9 @@ STAGES = ("initialize", "misfit_and_gradient", "check_convergence", "preconditio
 log = logging.getLogger("fwi_widgets")
 
 WAIT, CONTINUE, DONE, FAILED = "wait", "continue", "done", "failed"
+#: The log line after failed jobs: what a user does about them, in a notebook or in the widget.
+RETRY_HINT = ("Fix the cause, then click 'Retry failed jobs' in the inversion widget (p.viz.nb.inversion), "
+              "or call resume(..., retry_failed=True), to run the failed jobs again.")
 
 
 class Iteration:
@@ -148,7 +152,9 @@ class Iteration:
             self.say(f"Launched {what} for {len(events)} events. Please check again to see if they are finished.")
             return WAIT
         self.say(f"{len(jobs)} events have already been submitted. They will not be submitted again.")
-        return self._poll(site, site_cfg, jobs, kind, model_file, retry_failed)
+        return self._poll(jobs, lambda event: self._submit(site, site_cfg, jobs[event], event, kind, model_file),
+                          retry_failed, describe=lambda event: f"Job for event {event}",
+                          still_running="Some simulations are still running. Please check again to see if they are finished.")
 
     def _submit(self, site, site_cfg, job: dict, event: str, kind: str, model_file: str) -> None:
         spec = {"problem": self.problem, "iteration": self.number, "job_id": job["folder"], "event": event,
@@ -161,42 +167,51 @@ class Iteration:
             spec["exclude_receivers"] = sorted({s["receiver"] for s in result.get("skipped", [])})
         site.submit(job["job_id"], simulation_job, str(self.paths.root), spec, ranks_per_job=site_cfg.ranks_per_job)
 
-    def _poll(self, site, site_cfg, jobs: dict, kind: str, model_file: str, retry_failed: bool) -> str:
+    def _poll(self, jobs: dict, resubmit: Callable[[str], None], retry_failed: bool, describe: Callable[[str], str],
+              still_running: str) -> str:
+        """Collect one task's jobs (``{key: job record}``) from disk and their site.
+
+        A job is done when its ``result.json`` exists. A job the site never saw (its
+        process is gone, e.g. after a restart) is lost and submitted again at once. A
+        failed job keeps its error in the record and stays failed, across restarts too,
+        until ``retry_failed``. ``resubmit(key)`` submits a job again; ``describe(key)``
+        names it in the log. Returns DONE, WAIT or FAILED.
+        """
         running, failed, lost = [], [], []
-        for event, job in jobs.items():
+        for key, job in jobs.items():
             if self.paths.job_result(self.problem, self.number, job["folder"]).exists():
                 job["status"] = "done"
                 continue
-            info = site.info(job["job_id"])
+            info = get_site(job["site"]).info(job["job_id"])
             if info.status == JobStatus.FAILED:
                 job["status"], job["error"] = "failed", info.error
-                failed.append(event)
+                failed.append(key)
             elif info.status == JobStatus.UNKNOWN and job["status"] == "failed":
                 # Failed before a restart: it stays failed (with its error) until a retry.
-                failed.append(event)
+                failed.append(key)
             elif info.status == JobStatus.UNKNOWN:
-                lost.append(event)
+                lost.append(key)
             else:
-                running.append(event)
+                running.append(key)
         if lost:
             self.say(f"{len(lost)} job(s) were lost (the process that ran them is gone) and are submitted again: {lost}.")
         if failed and retry_failed:
             self.say(f"Retrying {len(failed)} failed job(s): {failed}.")
-        for event in lost + (failed if retry_failed else []):
-            jobs[event]["attempts"] += 1
-            jobs[event]["status"] = "submitted"
-            jobs[event].pop("error", None)  # the log keeps it; the table shows the new attempt
-            self.save()
-            self._submit(site, site_cfg, jobs[event], event, kind, model_file)
-            running.append(event)
+        for key in lost + (failed if retry_failed else []):
+            jobs[key]["attempts"] += 1
+            jobs[key]["status"] = "submitted"
+            jobs[key].pop("error", None)  # the log keeps it; the table shows the new attempt
+            self.save()  # write-ahead, as for the first submission
+            resubmit(key)
+            running.append(key)
         if failed and not retry_failed:
-            for event in failed:
-                last = (jobs[event].get("error") or "").strip().splitlines()[-1:] or ["unknown error"]
-                self.say(f"Job for event {event} failed: {last[0]}")
-            self.say("Fix the cause, then call resume(..., retry_failed=True) to run the failed jobs again.")
+            for key in failed:
+                last = (jobs[key].get("error") or "").strip().splitlines()[-1:] or ["unknown error"]
+                self.say(f"{describe(key)} failed: {last[0]}")
+            self.say(RETRY_HINT)
             return FAILED
         if running:
-            self.say("Some simulations are still running. Please check again to see if they are finished.")
+            self.say(still_running)
             return WAIT
         return DONE
 
@@ -265,26 +280,28 @@ class Iteration:
         task = self.record["tasks"].setdefault(task_name, {})
         site_cfg = self.config.site_for("preconditioner")
         site = get_site(site_cfg.site_name)
-        result = self.paths.job_result(self.problem, self.number, task_name)
-        spec = {"problem": self.problem, "iteration": self.number, "job_id": task_name, "trial": self.record["trial"]}
-        if not result.exists():
-            info = site.info(task["job_id"]) if "job_id" in task else None
-            if info is None or info.status == JobStatus.UNKNOWN or (info.status == JobStatus.FAILED and retry_failed):
-                task.update(job_id=self._job_id("preconditioner", "all"), status="submitted", site=site_cfg.site_name)
-                self.save()
-                site.submit(task["job_id"], update_job, str(self.paths.root), spec, ranks_per_job=site_cfg.ranks_per_job)
-                if not result.exists():
-                    return WAIT
-            elif info.status == JobStatus.FAILED:
-                self.say(f"The preconditioner job failed: {(info.error or '').strip().splitlines()[-1:]}. "
-                         "Fix the cause, then call resume(..., retry_failed=True).")
-                return FAILED
-            else:
-                return WAIT
-        task["status"] = "done"
+        if "job_id" not in task:
+            task.update(job_id=self._job_id("preconditioner", "all"), folder=task_name, status="submitted", attempts=1,
+                        site=site_cfg.site_name)
+            self.save()  # write-ahead, as for simulation jobs
+            self._submit_update(site, site_cfg, task)
+        else:
+            # Records written before the preconditioner job kept its folder and attempts.
+            task.setdefault("folder", task_name)
+            task.setdefault("attempts", 1)
+        status = self._poll({task_name: task}, lambda _: self._submit_update(site, site_cfg, task), retry_failed,
+                            describe=lambda _: "The preconditioner job",
+                            still_running="The preconditioner job is still running. Please check again later.")
+        if status != DONE:
+            return status
         self.say("1 new tasks have been issued.")
         self._set_stage("misfit")
         return CONTINUE
+
+    def _submit_update(self, site, site_cfg, task: dict) -> None:
+        spec = {"problem": self.problem, "iteration": self.number, "job_id": task["folder"], "trial": self.record["trial"],
+                "attempt": task["attempts"]}
+        site.submit(task["job_id"], update_job, str(self.paths.root), spec, ranks_per_job=site_cfg.ranks_per_job)
 
     def _trial_misfit(self, retry_failed) -> str:
         self.say("Processing task `misfit`")

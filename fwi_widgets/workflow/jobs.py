@@ -98,12 +98,14 @@ def simulation_job(project_root: str, spec: dict) -> dict:
 def _injected_failure(job_dir, spec: dict) -> None:
     """The test-only fault ``FWI_WIDGETS_FAULT=fail-job-once:<substring>``
     (documented in :mod:`fwi_widgets.project.store`): fail the first attempt of a
-    job whose folder path contains ``<substring>``, as a crashing solver would."""
+    job (simulation or preconditioner) whose folder path contains ``<substring>``, as
+    a crashing solver would."""
     substring = store.injected_fault("fail-job-once")
     attempt = int(spec.get("attempt", 1))
     if substring is not None and substring in os.fspath(job_dir) and attempt == 1:
+        job = f"the job for event {spec['event']}" if "event" in spec else f"the {spec['job_id']} job"
         raise RuntimeError(
-            f"Injected fault: the job for event {spec['event']} fails on its first attempt "
+            f"Injected fault: {job} fails on its first attempt "
             f"({store.FAULT_ENVIRONMENT_VARIABLE}=fail-job-once:{substring}; a test-only hook, unset it)."
         )
 
@@ -133,7 +135,11 @@ def observed_as_dataarray(stream, synthetic: xr.DataArray, origin_time) -> xr.Da
 
 def update_job(project_root: str, spec: dict) -> dict:
     """The preconditioner task: precondition the gradient and propose the trust-region
-    step; writes the proposal and the trial model of trial ``spec["trial"]``."""
+    step; writes the proposal and the trial model of trial ``spec["trial"]``.
+
+    spec: problem, iteration, job_id (its folder, ``preconditioner_<trial>``), trial, and
+    attempt (1 for the first submission; counted in the iteration record).
+    """
     from engine.optimize import TrustRegionState, propose_step
 
     from .iteration import Iteration
@@ -150,6 +156,7 @@ def update_job(project_root: str, spec: dict) -> dict:
     precondition = it.preconditioner(pmap)
     state = TrustRegionState.from_dict(it.record["trust_region"])
     proposal = propose_step(it.config.method.settings(), state, it.record["x"], it.record["g"], precondition=precondition)
+    _injected_failure(folder, spec)
     if precondition is not None:
         preconditioned = precondition(it.record["g"])
         store.write_npy(p.paths.iteration_file(spec["problem"], spec["iteration"], "gradient_preconditioned.npy"), preconditioned)

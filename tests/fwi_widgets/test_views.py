@@ -117,7 +117,8 @@ def test_a_crashed_job_shows_as_failed_with_its_error_and_the_retry_button_conti
 
     # Resume without retry: the failure is recorded and reported, nothing is lost or redone.
     view.resume_button.click()
-    assert "Fix the cause, then call resume(..., retry_failed=True)" in view.log_area.value
+    assert "click 'Retry failed jobs' in the inversion widget (p.viz.nb.inversion)" in view.log_area.value
+    assert view.retry_button.description == "Retry failed jobs"  # the button the log line names
     assert f"Job for event {ICELAND} failed: RuntimeError: Injected fault" in view.log_area.value
     record = p.inversions.get_iteration(PROBLEM, 0).record
     failed_job = record["tasks"]["misfit_and_gradient"]["jobs"][ICELAND]

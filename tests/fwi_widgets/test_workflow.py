@@ -73,7 +73,9 @@ def test_failed_job_is_reported_and_can_be_retried(workshop_copy, capsys):
     assert not p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05)
     out = capsys.readouterr().out
     assert f"Job for event {event} failed: ValueError: No observed data 'observed' for event" in out
-    assert "retry_failed=True" in out
+    # What to do, in a notebook and in the widget (a workshop user clicks the button).
+    assert "call resume(..., retry_failed=True)" in out
+    assert "click 'Retry failed jobs' in the inversion widget (p.viz.nb.inversion)" in out
     jobs = p.inversions.get_iteration(PROBLEM, 0).record["tasks"]["misfit_and_gradient"]["jobs"]
     assert jobs[event]["status"] == "failed" and "No observed data" in jobs[event]["error"]
     # Fix the cause, retry: only the failed job runs again.
@@ -110,6 +112,49 @@ def test_a_job_that_failed_before_a_restart_stays_failed_until_retried(workshop_
     assert p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05, retry_failed=True)
     job = p.inversions.get_iteration(PROBLEM, 0).record["tasks"]["misfit_and_gradient"]["jobs"][event]
     assert job["status"] == "done" and job["attempts"] == 2 and "error" not in job
+    assert p.inversions.get_iteration(PROBLEM, 1).stage == "initialize"
+
+
+def test_a_failed_preconditioner_job_keeps_its_error_and_stays_failed_until_retried(workshop_copy, monkeypatch, capsys):
+    """As a simulation job: the error is in the record and the state, and after a restart
+    the job is not "lost" (submitted again unasked) but failed until a retry."""
+    from fwi_widgets.execution import get_site
+    from fwi_widgets.project import store
+    from fwi_widgets.state import InversionState
+
+    # The test-only fault: the first attempt of the first preconditioner job raises inside the job.
+    monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, "fail-job-once:0000/jobs/preconditioner_0")
+    p = sn.Project(path=workshop_copy)
+    add_problem(p, site="inline")
+    p.inversions.add_iteration(inverse_problem_configuration=PROBLEM)
+    assert not p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05)
+    out = capsys.readouterr().out
+    assert "The preconditioner job failed: RuntimeError: Injected fault: the preconditioner_0 job fails" in out
+    assert "click 'Retry failed jobs' in the inversion widget" in out
+
+    def task(project):
+        return project.inversions.get_iteration(PROBLEM, 0).record["tasks"]["preconditioner_0"]
+
+    assert task(p)["status"] == "failed" and task(p)["attempts"] == 1 and "Injected fault" in task(p)["error"]
+    assert "Traceback" in task(p)["error"] and "update_job" in task(p)["error"]
+    # A restart: a new process has a new site, which never saw the job.
+    get_site("inline").close()
+    p.close()
+    p = sn.Project(path=workshop_copy)
+    state = InversionState(p, PROBLEM)
+    shown = {t["name"]: t for t in state.tasks}["preconditioner_0"]
+    assert shown["status"] == "failed" and shown["jobs"][0]["attempts"] == 1
+    assert shown["jobs"][0]["error"].startswith("RuntimeError: Injected fault: the preconditioner_0 job fails")
+    assert not p.inversions.resume(inverse_problem_configuration=PROBLEM)
+    out = capsys.readouterr().out
+    assert "lost" not in out and "The preconditioner job failed: RuntimeError: Injected fault" in out
+    assert task(p)["status"] == "failed" and task(p)["attempts"] == 1 and "Injected fault" in task(p)["error"]
+    assert p.inversions.get_iteration(PROBLEM, 0).stage == "preconditioner"
+    assert not p.paths.job_result(PROBLEM, 0, "preconditioner_0").exists()
+    # The retry runs it again, once, and the iteration completes.
+    assert p.inversions.iterate(inverse_problem_configuration=PROBLEM, ping_interval_in_seconds=0.05, retry_failed=True)
+    assert "Retrying 1 failed job(s): ['preconditioner_0']." in capsys.readouterr().out
+    assert task(p)["status"] == "done" and task(p)["attempts"] == 2 and "error" not in task(p)
     assert p.inversions.get_iteration(PROBLEM, 1).stage == "initialize"
 
 
