@@ -63,6 +63,25 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _wait_until_serving(process: subprocess.Popen, url: str, name: str, log_tail) -> None:
+    """Return once ``url`` answers 200; fail with the server's log if it exits or takes too long."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not _answers(url):
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with code {process.returncode}:\n{log_tail()}", pytrace=False)
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not answer within {SERVER_START_TIMEOUT_S} s:\n{log_tail()}", pytrace=False)
+        time.sleep(0.2)
+
+
+def dashboard_env(project_dir: Path) -> dict:
+    """The environment for a server whose kernels run the dashboard notebook on ``project_dir``."""
+    env = dict(os.environ, FWI_DASHBOARD_PROJECT_DIR=str(project_dir), FWI_DASHBOARD_SITE="local")
+    # The kernel must be this environment's Python, whatever PATH the caller had.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM Voila (it shuts its kernels down), then SIGKILL its process group: the
     kernel's job processes were started in it."""
@@ -96,9 +115,7 @@ def voila_server(tmp_path) -> VoilaServer:
     port = _free_port()
     project_dir = tmp_path / "project"
     log = tmp_path / "voila.log"
-    env = dict(os.environ, FWI_DASHBOARD_PROJECT_DIR=str(project_dir), FWI_DASHBOARD_SITE="local")
-    # The kernel must be this environment's Python, whatever PATH the caller had.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env = dashboard_env(project_dir)
     command = [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
                "--Voila.ip=127.0.0.1"]
     # No --preheat_kernel: the pool would start a second kernel on the same project,
@@ -108,14 +125,7 @@ def voila_server(tmp_path) -> VoilaServer:
                                    start_new_session=True)
     server = VoilaServer(f"http://127.0.0.1:{port}/", log, project_dir)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _answers(f"{server.url}voila/static/voila.js"):
-            if process.poll() is not None:
-                pytest.fail(f"Voila exited with code {process.returncode}:\n{server.log_tail()}", pytrace=False)
-            if time.monotonic() > deadline:
-                pytest.fail(f"Voila did not answer within {SERVER_START_TIMEOUT_S} s:\n{server.log_tail()}",
-                            pytrace=False)
-            time.sleep(0.2)
+        _wait_until_serving(process, f"{server.url}voila/static/voila.js", "Voila", server.log_tail)
         yield server
     finally:
         _stop(process)

@@ -1,14 +1,20 @@
 """The dashboard notebook in a real browser: Voila renders the widgets, Resume drives
-iteration #0 of the small workshop to its end, the misfit curve and the map show it.
+iteration #0 of the small workshop to its end, the misfit curve, the map and the model
+view show it, and a click on a station of the map picks it in the waveform view. A
+second visit to the page gets the project the first one had open.
 
-Timings on 2 cores: page rendered in about 6 s, iteration #0 done about 10 s later;
-the budget below (120 s) leaves room for a cold Numba cache in the job processes.
+Timings on 2 cores: page rendered in about 6 s (15 s when the notebook builds the
+project), iteration #0 done about 10 s later; each test 15-25 s with other work on the
+machine. The budget below (120 s) leaves room for a cold Numba cache in the job processes.
 """
 from __future__ import annotations
 
+import re
 import time
 
-from .conftest import BrowserPage, VoilaServer
+from fwi_widgets.project import Project
+
+from .conftest import BrowserPage, VoilaServer, open_dashboard
 
 # The small workshop: 24 stations, 3 events (all in the seed problem).
 N_STATIONS = 24
@@ -39,6 +45,42 @@ _MAP_PATHS_JS = """() => Array.from(document.querySelectorAll('.domain-map path.
     .map(p => p.getAttribute('stroke'))"""
 
 
+# The image each map of the model view draws (bqplot's HeatMap paints a canvas and shows
+# it as a PNG data URL), by figure title, with how many of its pixels are opaque and how
+# much their colours spread (standard deviation, 0-255 units).
+_MODEL_IMAGES_JS = """async () => {
+  const result = {};
+  for (const figure of document.querySelectorAll('.model-view .bqplot.figure')) {
+    const title = figure.querySelector('.mainheading')?.textContent || '';
+    const href = figure.querySelector('image')?.getAttribute('href') || '';
+    let opaque = 0, spread = 0;
+    if (href.startsWith('data:image/png')) {
+      const img = new Image();
+      img.src = href;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const context = canvas.getContext('2d');
+      context.drawImage(img, 0, 0);
+      const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      // The spread of the opaque pixels' colour: 0 for a map of one colour (edges of
+      // no-data cells, where the scaled canvas blends, are not fully opaque).
+      const sums = [0, 0, 0], squares = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] !== 255) continue;
+        opaque += 1;
+        for (let c = 0; c < 3; c++) { sums[c] += data[i + c]; squares[c] += data[i + c] * data[i + c]; }
+      }
+      spread = opaque ? Math.max(...[0, 1, 2].map(c => Math.sqrt(Math.max(0, squares[c] / opaque - (sums[c] / opaque) ** 2)))) : 0;
+    }
+    result[title] = {href: href, opaque: opaque, spread: spread};
+  }
+  return result;
+}"""
+CURRENT_MAP, UPDATE_MAP = "VS of the current model (m/s)", "update: current - prior (m/s)"
+
+
 def _log(page) -> str:
     return page.locator(".inversion-log textarea").input_value()
 
@@ -50,17 +92,36 @@ def _wait_for_log(page, text: str, timeout_ms: float) -> None:
     )
 
 
+def _open_dashboard(browser_page: BrowserPage, voila_server: VoilaServer, output_dir, failed_png: str) -> None:
+    """Visit the page and wait for every view, the model and waveform views too, to render."""
+    open_dashboard(browser_page, voila_server, output_dir, RENDER_TIMEOUT_MS, failed_screenshot=failed_png)
+    page = browser_page.page
+    for view in (".model-view", ".waveforms-view"):
+        page.locator(f"{view} .bqplot.figure").first.wait_for(state="visible", timeout=10_000)
+
+
+def _screenshot_from_the_top(page, path) -> None:
+    """A screenshot of the page scrolled to the inversion view (the page is taller than the
+    viewport, and clicks scroll it)."""
+    page.evaluate("() => document.querySelector('.inversion-view').scrollIntoView()")
+    page.screenshot(path=str(path))
+
+
+def _model_images(page) -> dict:
+    images = page.evaluate(_MODEL_IMAGES_JS)
+    assert {CURRENT_MAP, UPDATE_MAP} <= set(images), f"Model view figures: {sorted(images)}"
+    return images
+
+
+def _brief(images: dict) -> dict:
+    """What to print of _model_images (not the data URLs)."""
+    return {title: (len(image["href"]), image["opaque"], round(image["spread"], 2)) for title, image in images.items()}
+
+
 def test_dashboard_resume_runs_iteration_0(voila_server: VoilaServer, browser_page: BrowserPage, output_dir):
     page = browser_page.page
     started = time.monotonic()
-    page.goto(voila_server.url, timeout=RENDER_TIMEOUT_MS)
-    try:
-        page.locator(".resume-button").wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
-        page.locator(".domain-map path.leaflet-interactive").first.wait_for(timeout=RENDER_TIMEOUT_MS)
-    except Exception as exc:
-        page.screenshot(path=str(output_dir / "render-failed.png"))
-        raise AssertionError(f"The dashboard did not render: {exc}\nVoila log:\n{voila_server.log_tail()}") from None
-    page.wait_for_timeout(500)  # let bqplot and leaflet finish their first draw
+    _open_dashboard(browser_page, voila_server, output_dir, "render-failed.png")
     page.screenshot(path=str(output_dir / "rendered.png"))
     browser_page.assert_no_errors()
 
@@ -75,10 +136,16 @@ def test_dashboard_resume_runs_iteration_0(voila_server: VoilaServer, browser_pa
     assert strokes.count(OUTLINE_STROKE) == 1, strokes
     assert strokes.count(EVENT_STROKE) == N_EVENTS, strokes
 
+    # The model view shows iteration #0, whose model is the prior: its update map is one colour.
+    assert "Model of iteration #0" in page.locator(".model-view").inner_text()
+    model_before = _model_images(page)
+    assert model_before[UPDATE_MAP]["opaque"] > 1000 and model_before[UPDATE_MAP]["spread"] < 1.0, _brief(model_before)
+    page.locator(".model-view").screenshot(path=str(output_dir / "model-before.png"))
+
     # First Resume: initialise, issue misfit_and_gradient and launch its jobs.
     page.locator(".resume-button").click()
     _wait_for_log(page, "Launched adjoint simulations", timeout_ms=60_000)
-    page.screenshot(path=str(output_dir / "after-resume.png"))
+    _screenshot_from_the_top(page, output_dir / "after-resume.png")
     assert page.locator(".task-table").inner_text().count("misfit_and_gradient") >= 1
 
     # Keep resuming (the click waits until the button is enabled again) until the
@@ -94,7 +161,7 @@ def test_dashboard_resume_runs_iteration_0(voila_server: VoilaServer, browser_pa
         page.locator(".resume-button").click(timeout=60_000)
         clicks += 1
     page.wait_for_timeout(1000)  # the last click's curve update reaches the page after the log
-    page.screenshot(path=str(output_dir / "after-iteration.png"))
+    _screenshot_from_the_top(page, output_dir / "after-iteration.png")
     browser_page.assert_no_errors()
 
     log = _log(page)
@@ -112,4 +179,114 @@ def test_dashboard_resume_runs_iteration_0(voila_server: VoilaServer, browser_pa
     strokes = page.evaluate(_MAP_PATHS_JS)
     assert strokes.count(STATION_STROKE) == N_STATIONS, strokes
     assert strokes.count(OUTLINE_STROKE) == 1, strokes
+
+    # The model view redrew with the accepted model: the current map's image is another
+    # one, and the update map (current - prior) is no longer a single colour.
+    page.wait_for_function("() => document.querySelector('.model-view').innerText.includes('Model of iteration #1')",
+                           timeout=10_000)
+    deadline = time.monotonic() + 10.0  # the HeatMaps repaint after the title
+    while True:
+        model_after = _model_images(page)
+        redrawn = model_after[CURRENT_MAP]["href"] != model_before[CURRENT_MAP]["href"]
+        if (redrawn and model_after[UPDATE_MAP]["spread"] > 5.0) or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(250)
+    assert redrawn, _brief(model_after)
+    assert model_after[UPDATE_MAP]["spread"] > 5.0, _brief(model_after)
+    page.locator(".model-view").screenshot(path=str(output_dir / "model-after-iteration.png"))
+
+    _click_a_station(page, voila_server, output_dir)
+    browser_page.assert_no_errors()
     assert time.monotonic() - started < 180.0
+
+
+# Index (among the map's interactive paths) of each station circle whose centre is not
+# covered by another element, with the centre's coordinates.
+_CLICKABLE_STATIONS_JS = """stroke => Array.from(document.querySelectorAll('.domain-map path.leaflet-interactive'))
+    .map((p, i) => ({p: p, i: i}))
+    .filter(({p}) => p.getAttribute('stroke') === stroke)
+    .map(({p, i}, k) => {
+      const r = p.getBoundingClientRect();
+      const x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+      return {k: k, i: i, clear: document.elementFromPoint(x, y) === p};
+    })"""
+# The station picked in the waveform view's Dropdown, its message and its trace's vertices.
+_WAVEFORMS_JS = """() => {
+  const view = document.querySelector('.waveforms-view');
+  const select = view.querySelector('select');
+  const observed = Array.from(view.querySelectorAll('path.line'))
+      .filter(p => (p.style.stroke || '') === 'rgb(0, 0, 0)');
+  return {station: select.options[select.selectedIndex]?.text,
+          message: view.querySelector('.widget-html-content')?.innerText || '',
+          observed_vertices: observed.length ? (observed[0].getAttribute('d').match(/L/g) || []).length : 0};
+}"""
+
+
+def _click_a_station(page, voila_server: VoilaServer, output_dir) -> None:
+    """Click a station circle on the map: the waveform view picks it (through the shared
+    selection) and draws its traces; the circle is drawn as selected."""
+    assert "Click a station on the map" in page.locator(".waveforms-view").inner_text()
+    page.locator(".domain-map").scroll_into_view_if_needed()
+    # The map's stations in layer order, as the project lists them.
+    stations = [s.name for s in Project.open_read_only(voila_server.project_dir).events.stations()]
+    clickable = [c for c in page.evaluate(_CLICKABLE_STATIONS_JS, STATION_STROKE) if c["clear"]]
+    assert len(stations) == N_STATIONS and clickable, (stations, clickable)
+    choice = clickable[len(clickable) // 2]
+    station = stations[choice["k"]]
+    circle = page.locator(".domain-map path.leaflet-interactive").nth(choice["i"])
+    circle.click()
+
+    page.wait_for_function("s => document.querySelector('.waveforms-view').innerText.includes(s)", arg=station,
+                           timeout=10_000)
+    page.wait_for_timeout(500)  # the traces arrive with the message; let bqplot draw them
+    shown = page.evaluate(_WAVEFORMS_JS)
+    assert shown["station"] == station, shown
+    # The newest finished forward run of the first event (the accepted trial model's): its traces are drawn.
+    assert re.search(rf"^{re.escape(station)}, event_\S+, iteration #\d+: misfit \d", shown["message"]), shown
+    assert shown["observed_vertices"] > 100, shown
+    # The clicked circle is drawn as selected (black, thicker); the others are not.
+    page.wait_for_function("c => c.getAttribute('stroke') === '#000000' && c.getAttribute('stroke-width') === '3'",
+                           arg=circle.element_handle(), timeout=10_000)
+    strokes = page.evaluate(_MAP_PATHS_JS)
+    assert strokes.count(STATION_STROKE) == N_STATIONS - 1, strokes
+    page.locator(".domain-map").screenshot(path=str(output_dir / "map-after-click.png"))
+    page.locator(".waveforms-view").screenshot(path=str(output_dir / "waveforms-after-click.png"))
+
+
+# Kernel ids in Voila's log, in order.
+_STARTED, _SHUT_DOWN = re.compile(r"Kernel started: ([0-9a-f-]{36})"), re.compile(r"Kernel shutdown: ([0-9a-f-]{36})")
+
+
+def test_a_second_visit_opens_the_project_the_first_had_open(voila_server: VoilaServer, browser_page: BrowserPage,
+                                                              output_dir):
+    """Each visit runs the notebook in a new kernel, which opens the project for writing.
+    The first page's kernel used to keep the project's lock for good (Voila's shutdown
+    request on leaving the page was refused, voila-dashboards/voila#1458, fixed by the
+    repository's ``voila.json``), so a second visit failed with ProjectLockedError."""
+    page = browser_page.page
+    _open_dashboard(browser_page, voila_server, output_dir, "first-visit-failed.png")
+    page.locator(".resume-button").click()
+    # Leave while the jobs run (in the kernel's thread pool): the new kernel finds them
+    # unfinished or done, and either way carries on.
+    _wait_for_log(page, "Submitting job array", timeout_ms=60_000)
+
+    # Visit again (a reload does the same): leaving the page asks Voila to shut its kernel down.
+    _open_dashboard(browser_page, voila_server, output_dir, "second-visit-failed.png")
+    page.screenshot(path=str(output_dir / "second-visit.png"))
+    log = voila_server.log.read_text(errors="replace")
+    started = _STARTED.findall(log)
+    assert len(started) == 2 and started[0] in _SHUT_DOWN.findall(log), voila_server.log_tail()
+    assert "ProjectLockedError" not in log and "/voila/api/shutdown" not in log, voila_server.log_tail()
+
+    # The new kernel read the first one's work from the project (the log is kept there)
+    # and may write to it: a Resume carries iteration #0 on from where the first visit left it.
+    before = _log(page)
+    assert "Submitting job array" in before, before
+    assert "misfit_and_gradient" in page.locator(".task-table").inner_text()
+    page.locator(".resume-button").click()
+    page.wait_for_function("b => document.querySelector('.inversion-log textarea').value !== b", arg=before,
+                           timeout=60_000)
+    assert not page.locator(".error-box pre").count(), page.locator(".error-box").inner_text()
+    assert "Iteration #0" in page.locator(".inversion-view").inner_text()
+    _screenshot_from_the_top(page, output_dir / "second-visit-after-resume.png")
+    browser_page.assert_no_errors()
