@@ -1,1 +1,2 @@
-"""Real-browser tests: the dashboard notebook served by Voila, driven by headless Chromium."""
+"""Real-browser tests: the dashboard notebook served by Voila and opened in JupyterLab, driven by
+headless Chromium."""

@@ -1,5 +1,6 @@
-"""Fixtures for the real-browser tests: a Voila server on the dashboard notebook and a
-headless Chromium page (Debian's chromium, driven by Playwright's sync API).
+"""Fixtures for the real-browser tests: a Voila server and a JupyterLab server on the
+dashboard notebook, and a headless Chromium page (Debian's chromium, driven by
+Playwright's sync API).
 
 Nothing here is skipped: without the browser, Voila or Playwright the tests fail and
 say to run ``.ci/browser-setup.sh``. Servers are started with ``subprocess.Popen`` in
@@ -7,7 +8,9 @@ their own process group and stopped through that process, never by name.
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -180,6 +183,58 @@ def browser_page(browser) -> BrowserPage:
 def output_dir() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     return OUTPUT
+
+
+# What the Lab fixture writes as ``overrides.json``: no news or update pop-up over the
+# notebook in screenshots, and every cell rendered (not only those in view).
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+}
+
+
+class LabServer:
+    """A running JupyterLab: ``url`` its root, ``notebook_url`` the dashboard notebook's page,
+    ``log`` its output, ``project_dir``."""
+
+    def __init__(self, url: str, notebook_url: str, log: Path, project_dir: Path):
+        self.url, self.notebook_url, self.log, self.project_dir = url, notebook_url, log, project_dir
+
+    log_tail = VoilaServer.log_tail
+
+
+@pytest.fixture
+def lab_server(tmp_path) -> LabServer:
+    """JupyterLab on a copy of ``notebooks/dashboard.ipynb`` (Lab may save what it opens:
+    never the repository's), with the project in ``tmp_path``. Settings, workspaces and
+    ``overrides.json`` live in ``tmp_path`` too, so nothing outside it is read or written."""
+    _require("jupyterlab")
+    port = _free_port()
+    root, settings = tmp_path / "lab-root", tmp_path / "lab-app-settings"
+    root.mkdir()
+    settings.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=1))
+    log = tmp_path / "lab.log"
+    env = dashboard_env(tmp_path / "project")
+    env.update(JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-user-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"))
+    # --allow-root: CI runs as root. No token or password: the server listens on 127.0.0.1 only.
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+               "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root",
+               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
+               f"--ServerApp.root_dir={root}", f"--LabApp.app_settings_dir={settings}"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    server = LabServer(url, f"{url}lab/tree/{NOTEBOOK.name}", log, tmp_path / "project")
+    try:
+        _wait_until_serving(process, f"{url}lab", "JupyterLab", server.log_tail)
+        yield server
+    finally:
+        _stop(process)
 
 
 def open_dashboard(browser_page: BrowserPage, server: VoilaServer, output_dir: Path, timeout_ms: float,
