@@ -54,6 +54,12 @@ project on disk survives it. The faults (:data:`FAULT_KINDS`):
 ``kill-during-write:<substring>``
     A write whose target path contains ``<substring>`` writes half of its temporary
     file and then kills its own process with ``SIGKILL`` (a dead kernel or node).
+``kill-after-write:<substring>``
+    A write whose target path contains ``<substring>`` completes (renamed into place,
+    directory synced) and then kills its own process with ``SIGKILL``: a crash between
+    two writes. The sidecar ``<name>.sha256`` is a write of its own, after the data
+    file's, so ``kill-after-write:model.nc.sha256`` dies once ``model.nc`` is whole,
+    and ``kill-after-write:model.nc`` between the data file and its sidecar.
 ``fail-job-once:<substring>``
     A job whose folder path contains ``<substring>`` raises a ``RuntimeError`` before
     it writes anything, on its first attempt only (the attempt counted in the
@@ -256,11 +262,18 @@ def _kill_during_write(fd: int, view: memoryview) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-# Faults of file writes (tests only), keyed by the name used in the variable.
+def _kill_after_write() -> None:
+    """Fault hook: die as a crash would, right after a write is complete."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# Faults of file writes (tests only), keyed by the name used in the variable: those
+# acting while the temporary file is written, and those acting once the write is done.
 _WRITE_FAULTS: dict[str, Callable[[int, memoryview], None]] = {"kill-during-write": _kill_during_write}
+_AFTER_WRITE_FAULTS: dict[str, Callable[[], None]] = {"kill-after-write": _kill_after_write}
 #: Every fault ``FWI_WIDGETS_FAULT`` may name (see the module docstring); the job
 #: faults act in :mod:`fwi_widgets.workflow.jobs`.
-FAULT_KINDS: tuple[str, ...] = (*_WRITE_FAULTS, "fail-job-once")
+FAULT_KINDS: tuple[str, ...] = (*_WRITE_FAULTS, *_AFTER_WRITE_FAULTS, "fail-job-once")
 
 
 def injected_fault(kind: str) -> str | None:
@@ -283,8 +296,8 @@ def injected_fault(kind: str) -> str | None:
     return substring if named == kind else None
 
 
-def _injected_fault(target: Path) -> Callable[[int, memoryview], None] | None:
-    for kind, fault in _WRITE_FAULTS.items():
+def _injected_fault(target: Path, faults: dict[str, Callable]) -> Callable | None:
+    for kind, fault in faults.items():
         substring = injected_fault(kind)
         if substring is not None and substring in os.fspath(target):
             return fault
@@ -297,7 +310,7 @@ def _atomic_write(target: Path, payload: bytes | bytearray | memoryview, *, faul
     temporary = _temporary(target)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
-        fault = _injected_fault(target) if faults else None
+        fault = _injected_fault(target, _WRITE_FAULTS) if faults else None
         if fault is not None:
             fault(fd, view)
         _write_all(fd, view)
@@ -313,6 +326,9 @@ def _atomic_write(target: Path, payload: bytes | bytearray | memoryview, *, faul
         temporary.unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
+    fault = _injected_fault(target, _AFTER_WRITE_FAULTS) if faults else None
+    if fault is not None:
+        fault()
 
 
 def _atomic_link(source: Path, target: Path) -> None:

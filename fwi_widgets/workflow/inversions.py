@@ -60,6 +60,18 @@ class Inversions:
             raise ValueError(f"Unknown iteration {number!r}; valid iterations are {numbers}.")
         return Iteration.load(self.p, inverse_problem_configuration, number)
 
+    def _current(self, name: str) -> Iteration:
+        """The iteration that ``resume`` and ``iterate`` work on: the newest, or its parent
+        while the parent's finalize was cut short (the newest was added, the parent not
+        yet marked completed: see ``Iteration._finalize``), so the parent is finished first."""
+        newest = self.get_iteration(name)
+        parent = newest.record.get("parent")
+        if isinstance(parent, int) and parent in self.p.paths.iterations(name):
+            before = Iteration.load(self.p, name, parent)
+            if before.stage == "finalize":
+                return before
+        return newest
+
     def add_listener(self, callback) -> None:
         """``callback(iteration)`` after every resume step (the state layer uses it)."""
         self._listeners.append(callback)
@@ -110,7 +122,7 @@ class Inversions:
 
     def _step(self, name: str, retry_failed: bool, announce: bool = True) -> tuple[Iteration, str]:
         with self.p.mutex:
-            it = self.get_iteration(name)
+            it = self._current(name)
             if it.stage == "completed":
                 log.info(f"Iteration #{it.number} is complete.")
                 return it, DONE
@@ -126,10 +138,10 @@ class Inversions:
         first (jobs keep running: call it again) or jobs failed (see the log)."""
         name = inverse_problem_configuration
         start = time.monotonic()
-        target = self.get_iteration(name).number + n_iterations
+        target = self._current(name).number + n_iterations
         announced = None
         while True:
-            it = self.get_iteration(name)
+            it = self._current(name)
             if it.number >= target or it.stage == "completed":
                 return True
             it, outcome = self._step(name, retry_failed, announce=announced != it.number)

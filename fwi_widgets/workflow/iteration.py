@@ -340,13 +340,26 @@ class Iteration:
         return CONTINUE
 
     def _finalize(self, retry_failed) -> str:
-        trial = self.record["accepted_trial"]
-        proposal = load_state(self.paths.iteration_file(self.problem, self.number, f"proposal_{trial}.json"))
-        accepted = self.record["results"]["trials"][-1]
-        self.say(f"Successfully completed iteration #{self.number}.")
+        """Add iteration #N+1 and mark this one completed, safely against a crash anywhere.
+
+        Write-ahead: the log lines and the number of the next iteration are saved first
+        (``record["next"]``). Then #N+1 is made unless its record exists (its record is
+        written last, and everything in it follows from this record, so making it again
+        after a crash gives the same files), and only then is #N marked completed. A
+        crash in between leaves #N in "finalize" beside a complete #N+1; ``resume`` and
+        ``iterate`` finish #N first (``Inversions._current``), which then only marks
+        it completed.
+        """
         nxt = self.number + 1
-        if not self.paths.record(self.problem, nxt).exists():
+        if self.record.get("next") != nxt:
+            self.say(f"Successfully completed iteration #{self.number}.")
             self.say(f"Adding new iteration #{nxt}.")
+            self.record["next"] = nxt
+            self.save()
+        if not self.paths.record(self.problem, nxt).exists():
+            trial = self.record["accepted_trial"]
+            proposal = load_state(self.paths.iteration_file(self.problem, self.number, f"proposal_{trial}.json"))
+            accepted = self.record["results"]["trials"][-1]
             Iteration.create(
                 self.p, self.problem, nxt, x=self.record["x"] + proposal["proposal"]["step"],
                 trust_region=self.record["trust_region"], parent=self.number,

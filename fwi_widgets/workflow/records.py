@@ -18,7 +18,8 @@ def save_state(path_json, obj) -> None:
     """Write a JSON-able structure whose leaves may be numpy arrays: arrays go to
     ``<stem>.<key>.<hash>.npy`` beside the JSON (written first), referenced by name.
     Names carry a content hash, so a crash between the two writes leaves the old JSON
-    pointing at the old, intact arrays; unreferenced arrays are removed afterwards."""
+    pointing at the old, intact arrays, and saving again after a crash rewrites an array
+    whose write did not finish; unreferenced arrays are removed afterwards."""
     arrays = {}
 
     def split(value, key):
@@ -37,8 +38,11 @@ def save_state(path_json, obj) -> None:
 
     doc = split(obj, "")
     for name, arr in arrays.items():
-        if not (path_json.parent / name).exists():
-            store.write_npy(path_json.parent / name, arr)
+        # Same name, same content: written already, unless a crash came between the data
+        # file and its checksum sidecar (written last), which leaves an unfinished write.
+        target = path_json.parent / name
+        if not (target.exists() and target.with_name(name + ".sha256").exists()):
+            store.write_npy(target, arr)
     store.write_json(path_json, doc)
     for old in path_json.parent.glob(f"{path_json.stem}.*.npy"):
         if old.name not in arrays:

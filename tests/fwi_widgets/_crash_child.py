@@ -2,7 +2,7 @@
 
 MODE "iterate": finish the current iteration. MODE "steps": three resume() calls, then
 SIGKILL itself (a crash between stages). The environment variable FWI_WIDGETS_FAULT
-(see fwi_widgets.project.store) kills it in the middle of a chosen file write.
+(see fwi_widgets.project.store) kills it in the middle of, or right after, a chosen file write.
 """
 import os
 import signal

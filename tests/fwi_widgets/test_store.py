@@ -355,6 +355,24 @@ def test_sigkill_between_data_and_checksum_is_detected_and_recovered(tmp_path):
     assert len(store.clean_temporaries(tmp_path)) == 1
 
 
+@pytest.mark.parametrize("fault", ["model.npy", "model.npy.sha256"])
+def test_sigkill_after_a_write_leaves_that_write_in_place(tmp_path, fault):
+    """``kill-after-write``: the matching write is complete, nothing after it happened."""
+    path = tmp_path / "model.npy"
+    store.write_npy(path, np.arange(5.0))
+    child = _run_child(CHILD_WRITE.format(module=store.__file__, target=str(path), kind="npy"),
+                       env_fault=f"kill-after-write:{fault}")
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert "write returned" not in child.stdout and not _temporaries(tmp_path)
+    new = np.random.default_rng(7).normal(size=200_000)
+    if fault == "model.npy":  # killed between the data file and its sidecar: an unfinished write
+        assert path.stat().st_size > 1_000_000
+        with pytest.raises(CorruptFileError, match="checksum mismatch"):
+            store.read_npy(path)
+    else:  # killed once the sidecar was in place too: the write is whole
+        np.testing.assert_array_equal(store.read_npy(path), new)
+
+
 def test_fault_hook_only_fires_for_matching_paths_and_rejects_unknown_faults(tmp_path, monkeypatch):
     monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, "kill-during-write:something-else")
     store.write_npy(tmp_path / "a.npy", np.zeros(3))  # does not match: no fault, we are still alive
@@ -364,7 +382,8 @@ def test_fault_hook_only_fires_for_matching_paths_and_rejects_unknown_faults(tmp
     np.testing.assert_array_equal(store.read_npy(tmp_path / "a.npy"), np.ones(3))
     assert store.injected_fault("fail-job-once") == "a.npy" and store.injected_fault("kill-during-write") is None
     monkeypatch.setenv(store.FAULT_ENVIRONMENT_VARIABLE, "explode:a.npy")
-    with pytest.raises(ValueError, match=r"FWI_WIDGETS_FAULT.*\['fail-job-once', 'kill-during-write'\].*'explode:a.npy'"):
+    with pytest.raises(ValueError, match=r"FWI_WIDGETS_FAULT.*\['fail-job-once', 'kill-after-write', "
+                                         r"'kill-during-write'\].*'explode:a.npy'"):
         store.write_npy(tmp_path / "b.npy", np.zeros(3))
     assert not (tmp_path / "b.npy").exists() and not _temporaries(tmp_path), "nothing written"
 
