@@ -48,7 +48,7 @@ def one(args) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     engine.simulate(mesh, model, [src], rec, end_time=args.steps * dt, **kw)
     forward, forward_cpu = time.perf_counter() - t0, time.process_time() - c0
-    policy = engine.StoragePolicy(mode=args.mode, memory_limit_bytes=2**40)
+    policy = engine.StoragePolicy(mode=args.mode, memory_limit_bytes=2**40, sampling_interval=args.sampling_interval)
     t0, c0 = time.perf_counter(), time.process_time()
     sim = engine.simulate(mesh, model, [src], rec, end_time=args.steps * dt, keep_forward=policy, **kw)
     forward_storing, forward_storing_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--mode", nargs="+", default=["full", "checkpoint"])
     parser.add_argument("--precision", nargs="+", default=["float32"])
     parser.add_argument("--threads", type=int, nargs="+", default=[1])
+    parser.add_argument("--sampling-interval", type=int, default=2,
+                        help="steps between stored fields in the (approximate) 'decimated' mode")
     parser.add_argument("--out", default=str(HERE.parent / "results" / "gradient.json"))
     args = parser.parse_args()
     if args.one:
@@ -87,7 +89,8 @@ def main() -> None:
             for precision in args.precision:
                 for threads in args.threads:
                     child = ["--one", "--elements", str(args.elements), "--steps", str(steps), "--mode", mode,
-                             "--precision", precision, "--threads", str(threads)]
+                             "--precision", precision, "--threads", str(threads),
+                             "--sampling-interval", str(args.sampling_interval)]
                     r = run_isolated(HERE, child, threads)
                     r.update(steps=steps, mode=mode, precision=precision, threads=threads)
                     rows.append(r)
