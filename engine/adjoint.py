@@ -20,7 +20,7 @@ constant: a numerical device, not a model parameter.
 
 Forward storage: ``keep_forward=True`` in ``engine.simulate`` keeps u^n either in full
 (fast, memory (N + 1) fields), or as checkpoints every ~sqrt(N) steps with recomputation
-of one segment at a time during the adjoint (memory about 3 sqrt(N) fields), chosen by a
+of one segment at a time during the adjoint (memory about 4 sqrt(N) fields), chosen by a
 memory limit; or, approximately, every ``sampling_interval``-th step (``mode="decimated"``).
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ class ForwardStore:
         self.fields: dict[int, np.ndarray] = {}
         self.checkpoints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._segment: tuple[int, int] | None = None
-        self._segment_buffer: np.ndarray | None = None
+        self._segment_buffers: list[np.ndarray] = []
         if mode == "full":
             self._full = _prefaulted_empty((n_steps + 1,) + shape, operator.dtype)
 
@@ -118,16 +118,16 @@ class ForwardStore:
             return self._full.nbytes
         if self.mode == "decimated":
             return sum(a.nbytes for a in self.fields.values())
-        segment = 0 if self._segment_buffer is None else self._segment_buffer.nbytes
+        segment = sum(a.nbytes for a in self._segment_buffers)
         return segment + sum(u.nbytes + v.nbytes for u, v in self.checkpoints.values())
 
     # --- access during the adjoint ---------------------------------------------------------
     def field(self, step: int) -> np.ndarray:
         """u^step (u^{-1} = 0 and u^{N+1} is never needed).
 
-        In checkpoint mode the array is a view into the segment buffer: it stays valid
-        until a call for a step outside the current segment recomputes it, so ask for the
-        earliest step you need first."""
+        In checkpoint mode the array is a view into a segment buffer: it stays valid until
+        the second recomputation after the call (enough for the steps k-1, k, k+1 of one
+        time step, asked for in any order)."""
         if step < 0:
             return np.zeros(self.field_shape, dtype=self.operator.dtype)
         if self.mode == "full":
@@ -141,15 +141,19 @@ class ForwardStore:
 
     def _recompute_segment(self, start: int) -> None:
         """Re-run the forward from the checkpoint at ``start`` over one segment, keeping
-        u^{start-1} .. u^{start+interval+1} (only one segment is held at a time, in one
-        buffer allocated on first use and reused by every segment)."""
+        u^{start-1} .. u^{start+interval+1} (two segment buffers, allocated on first use
+        and reused by every segment)."""
         from .solver import WavefieldState, run_time_loop
 
         stop = min(start + self.checkpoint_interval, self.n_steps)
-        if self._segment_buffer is None:
-            self._segment_buffer = np.empty((self.checkpoint_interval + 3,) + self.field_shape, self.operator.dtype)
+        if not self._segment_buffers:
+            shape = (self.checkpoint_interval + 3,) + self.field_shape
+            self._segment_buffers = [np.empty(shape, self.operator.dtype), np.empty(shape, self.operator.dtype)]
+        # Two buffers used in turn, so the fields handed out from the previous segment
+        # stay valid while a caller that straddles two segments still holds them.
+        self._segment_buffers.reverse()
         u0, v0 = self.checkpoints[start]
-        keep = _Keep(self._segment_buffer, first_step=start - 1)
+        keep = _Keep(self._segment_buffers[0], first_step=start - 1)
         if start > 0:
             keep.run(start - 1, u0 - self.dt * v0, v0)  # u^{start-1} from the velocity form
         state = WavefieldState(u0.copy(), v0.copy(), start)
@@ -259,13 +263,14 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
     for m in range(n + 1):
         k = n - m  # l^k is in `lam` now
         if m > 0 and k % interval == 0:
-            # Earliest step first: a checkpoint segment recomputed for it covers the other two.
             u_prev, u_now = fwd.field(k - interval), fwd.field(k)
             u_next = fwd.field(k + interval) if k + interval <= n else u_now
-            op.stiffness_and_sensitivity(lam, klam, u_now, sens)
+            # The mass term first: it streams u^k from the (large, uncached) store in order,
+            # so the stiffness kernel's indirect gathers of u^k then hit the cache.
             # Decimated: each kept step stands for `interval` steps; second differences scale by 1/interval^2.
             _accumulate_mass_term(flat[0], u_next.reshape(-1), u_now.reshape(-1), u_prev.reshape(-1), float(1.0 / interval),
                                   mass_term)
+            op.stiffness_and_sensitivity(lam, klam, u_now, sens)
             _accumulate_damping_term(lam, u_next, u_prev, arrays["damp_idx"], 1.0, damp_term)
         elif m < n:
             op.stiffness(lam, klam)
