@@ -63,7 +63,7 @@ def born(sim, dm: dict) -> xr.DataArray:
     for step in range(n):
         u_prev, u_now, u_next = fwd.field(step - 1), fwd.field(step), fwd.field(step + 1)
         op.stiffness(du, ku)
-        physics.kernel(u_now, scatter, b.ibool, b.count, b.ptr, op.geom, d_material, op.dmat,
+        physics.kernel(u_now, scatter, b.ibool, b.count, b.schedule, op.geom, d_material, op.dmat,
                        op._no_field, op._no_sens, False, b.points)
         bracket = scatter + (d_mass / dt**2)[:, None] * (u_next - 2 * u_now + u_prev)
         if len(damp_nodes):

@@ -82,14 +82,14 @@ class WaveOperator:
     def stiffness(self, u: np.ndarray, ku: np.ndarray) -> None:
         """ku = K u for (n_global, n_comp) arrays in the operator's precision."""
         b = self.blocks
-        self.physics.kernel(u, ku, b.ibool, b.count, b.ptr, self.geom, self.material, self.dmat,
+        self.physics.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
                             self._no_field, self._no_sens, False, b.points)
 
     def stiffness_and_sensitivity(self, u: np.ndarray, ku: np.ndarray, fwd: np.ndarray, sens: np.ndarray) -> None:
         """ku = K u, and sens += d(u^T K fwd)/d(coefficients) per point (blocked layout,
         shaped like ``new_sensitivity()``)."""
         b = self.blocks
-        self.physics.kernel(u, ku, b.ibool, b.count, b.ptr, self.geom, self.material, self.dmat,
+        self.physics.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
                             fwd, sens, True, b.points)
 
     def new_sensitivity(self) -> np.ndarray:

@@ -182,7 +182,7 @@ class Smoothing:
         """tau K u for a (n_global,) field (a new array)."""
         self._u[:, 0] = u
         b = self._blocks
-        scalar_stiffness(self._u, self._ku, b.ibool, b.count, b.ptr, self._geom, self._material, self._dmat,
+        scalar_stiffness(self._u, self._ku, b.ibool, b.count, b.schedule, self._geom, self._material, self._dmat,
                          self._no_field, self._no_sens, False, b.points)
         return self._ku[:, 0].copy()
 

@@ -1,16 +1,28 @@
-"""Elements grouped in blocks of ``LANES`` for SIMD across elements.
+"""Elements grouped in blocks of ``LANES`` for SIMD across elements, and the order in
+which threads may process them without write conflicts.
 
-The stiffness kernels process ``LANES`` elements of one colour at once, with the lane
-index innermost in memory, so that every arithmetic loop runs over 16 contiguous
-values (one AVX-512 register of float32) with a trip count known at compile time. This
-is what makes the Numba kernels faster than a per-element Fortran loop over 5 x 5
-points. Padding lanes of a short last block repeat a real element and are never
-scattered.
+The stiffness kernels process ``LANES`` elements at once, with the lane index innermost
+in memory, so that every arithmetic loop runs over 16 contiguous values (one AVX-512
+register of float32) with a trip count known at compile time. Padding lanes of a short
+last block repeat a real element and are never scattered. Lanes of one block may share
+points: the scatter runs lane by lane, so that is safe.
+
+The schedule is a list of *phases* run one after the other; the *tasks* of a phase run
+in parallel (``prange``), each task a run of blocks in sequence. Two tasks of a phase
+never share a global point, so their scatters never collide. With T threads the
+elements (in mesh order, which is spatial) are cut into T contiguous chunks: phase 0
+has one task per chunk, holding the chunk's elements that share no point with another
+chunk; the few elements along the cuts follow in one phase per element colour, one
+block per task. With one thread everything is a single task in mesh order. Compared
+with colouring the whole mesh (4 passes over every field per product, each pass
+touching the whole mesh), this reads each field about once per product, which made
+the fused adjoint kernel 25 % faster (its second field's gathers missed the cache).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..mesh import Mesh
@@ -22,43 +34,78 @@ LANES = 16
 
 @dataclass(frozen=True, eq=False)
 class ElementBlocks:
-    """Blocked element layout of a 2D mesh.
+    """Blocked element layout of a 2D mesh and its conflict-free schedule.
 
     Attributes
     ----------
     elements : (n_blocks, LANES) int64, element of each lane (padding repeats one).
     count : (n_blocks,) int32, valid lanes of each block.
-    ptr : (n_colours + 1,) int64, blocks of colour c are ``ptr[c]:ptr[c+1]``.
+    phases : (n_phases + 1,) int64, tasks of phase p are ``phases[p]:phases[p+1]``.
+    tasks : (n_tasks + 1,) int64, blocks of task t are ``tasks[t]:tasks[t+1]``.
     ibool : (n_blocks, ngll, ngll, LANES) int32 global numbering.
     points : tuple of length ngll (its length is a compile-time constant for Numba).
+    n_threads : the thread count the schedule was cut for (any count runs it correctly).
     """
 
     elements: np.ndarray
     count: np.ndarray
-    ptr: np.ndarray
+    phases: np.ndarray
+    tasks: np.ndarray
     ibool: np.ndarray
     points: tuple
+    n_threads: int
+
+    @property
+    def schedule(self) -> tuple[np.ndarray, np.ndarray]:
+        """(phases, tasks): what the kernels take."""
+        return self.phases, self.tasks
 
     @classmethod
-    def from_mesh(cls, mesh: Mesh) -> "ElementBlocks":
+    def from_mesh(cls, mesh: Mesh, n_threads: int | None = None) -> "ElementBlocks":
+        """Blocks and schedule for ``n_threads`` (default: Numba's current thread count)."""
         if mesh.ndim != 2:
             raise NotImplementedError("Blocked kernels for hexahedra come with the 3D engine.")
-        rows, counts, ptr = [], [], [0]
-        for colour in mesh.colours:
-            for start in range(0, len(colour), LANES):
-                chunk = colour[start:start + LANES]
-                row = np.full(LANES, chunk[0], dtype=np.int64)
-                row[: len(chunk)] = chunk
+        n_threads = max(1, int(numba.get_num_threads() if n_threads is None else n_threads))
+        n_elem = mesh.n_elements
+        chunk = (np.arange(n_elem) * n_threads) // n_elem
+        flat = mesh.ibool.reshape(n_elem, -1)
+        lowest = np.full(mesh.n_global, n_threads, dtype=np.int64)
+        highest = np.full(mesh.n_global, -1, dtype=np.int64)
+        np.minimum.at(lowest, flat, chunk[:, None])
+        np.maximum.at(highest, flat, chunk[:, None])
+        on_cut = (lowest[flat] != highest[flat]).any(axis=1)
+
+        rows, counts, tasks, phases = [], [], [0], [0]
+
+        def add_blocks(elements: np.ndarray) -> None:
+            for start in range(0, len(elements), LANES):
+                part = elements[start:start + LANES]
+                row = np.full(LANES, part[0], dtype=np.int64)
+                row[: len(part)] = part
                 rows.append(row)
-                counts.append(len(chunk))
-            ptr.append(len(rows))
-        elements = np.array(rows, dtype=np.int64)
+                counts.append(len(part))
+
+        for c in range(n_threads):
+            add_blocks(np.nonzero((chunk == c) & ~on_cut)[0])
+            tasks.append(len(rows))
+        phases.append(len(tasks) - 1)
+        for colour in mesh.colours:
+            members = np.asarray(colour)[on_cut[np.asarray(colour)]]
+            if len(members) == 0:
+                continue
+            for start in range(0, len(members), LANES):
+                add_blocks(members[start:start + LANES])
+                tasks.append(len(rows))
+            phases.append(len(tasks) - 1)
+        elements = np.array(rows, dtype=np.int64).reshape(-1, LANES)
         blocks = cls(
             elements=elements,
             count=np.array(counts, dtype=np.int32),
-            ptr=np.array(ptr, dtype=np.int64),
+            phases=np.array(phases, dtype=np.int64),
+            tasks=np.array(tasks, dtype=np.int64),
             ibool=np.empty(0, dtype=np.int32),
             points=(0,) * mesh.gll.n_points,
+            n_threads=n_threads,
         )
         object.__setattr__(blocks, "ibool", blocks.to_blocks(mesh.ibool).astype(np.int32))
         return blocks

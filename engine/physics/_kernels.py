@@ -19,7 +19,8 @@ with the adjoint's own K u so the gradient of u is computed once).
 Arguments (grouped; shapes):
     u, ku      : (n_global, n_comp) field and output K u, overwritten.
     ibool      : (n_blocks, ngll, ngll, L) int32; count (n_blocks,) valid lanes;
-    ptr        : (n_colours + 1,) block offsets of each colour.
+    schedule   : (phases, tasks) of ``ElementBlocks``: phases run in turn, the tasks of a
+                 phase in parallel (they share no point), the blocks of a task in order.
     geom       : (n_blocks, 5, ngll, ngll, L): d xi/dx, d xi/dz, d eta/dx, d eta/dz, w w |J|.
     material   : (n_blocks, n_coeff, ngll, ngll, L).
     dmat       : (ngll, ngll), ``dmat[p, q] = l_q'(xi_p)``.
@@ -110,45 +111,47 @@ def _scalar_flux(b, material, j, i, l, d1, d2):
 
 
 @parallel_kernel
-def scalar_stiffness(u, ku, ibool, count, ptr, geom, material, dmat, fwd, sens, accumulate, points):
+def scalar_stiffness(u, ku, ibool, count, schedule, geom, material, dmat, fwd, sens, accumulate, points):
     ngll = len(points)
     ku[:] = 0.0
-    for c in range(ptr.shape[0] - 1):
-        for b in prange(ptr[c], ptr[c + 1]):
+    phases, tasks = schedule
+    for p in range(phases.shape[0] - 1):
+        for t in prange(phases[p], phases[p + 1]):
             fpenv = flush_subnormals()  # see engine._fpenv
             s = np.empty((ngll, ngll, L), dtype=u.dtype)
             f = np.empty((ngll, ngll, L), dtype=u.dtype)
             t1 = np.empty((ngll, ngll, L), dtype=u.dtype)
             t2 = np.empty((ngll, ngll, L), dtype=u.dtype)
-            _gather(u, 0, b, ibool, s, points)
-            if accumulate:
-                _gather(fwd, 0, b, ibool, f, points)
+            for b in range(tasks[t], tasks[t + 1]):
+                _gather(u, 0, b, ibool, s, points)
+                if accumulate:
+                    _gather(fwd, 0, b, ibool, f, points)
+                    for j in range(ngll):
+                        for i in range(ngll):
+                            for l in range(L):
+                                d1 = _d_xi(s, dmat, j, i, l, points)
+                                d2 = _d_eta(s, dmat, j, i, l, points)
+                                # sens += d(grad(u)^T C grad(fwd) w w |J|)/d(cxx, cxz, czz).
+                                jw = geom[b, 4, j, i, l]
+                                dudx, dudz = _physical_gradient(b, geom, j, i, l, d1, d2)
+                                dfdx, dfdz = _physical_gradient(b, geom, j, i, l, _d_xi(f, dmat, j, i, l, points),
+                                                                _d_eta(f, dmat, j, i, l, points))
+                                sens[b, 0, j, i, l] += jw * dudx * dfdx
+                                sens[b, 1, j, i, l] += jw * (dudx * dfdz + dudz * dfdx)
+                                sens[b, 2, j, i, l] += jw * dudz * dfdz
+                                t1[j, i, l], t2[j, i, l] = _scalar_flux(b, material, j, i, l, d1, d2)
+                else:
+                    for j in range(ngll):
+                        for i in range(ngll):
+                            for l in range(L):
+                                d1 = _d_xi(s, dmat, j, i, l, points)
+                                d2 = _d_eta(s, dmat, j, i, l, points)
+                                t1[j, i, l], t2[j, i, l] = _scalar_flux(b, material, j, i, l, d1, d2)
                 for j in range(ngll):
                     for i in range(ngll):
                         for l in range(L):
-                            d1 = _d_xi(s, dmat, j, i, l, points)
-                            d2 = _d_eta(s, dmat, j, i, l, points)
-                            # sens += d(grad(u)^T C grad(fwd) w w |J|)/d(cxx, cxz, czz).
-                            jw = geom[b, 4, j, i, l]
-                            dudx, dudz = _physical_gradient(b, geom, j, i, l, d1, d2)
-                            dfdx, dfdz = _physical_gradient(b, geom, j, i, l, _d_xi(f, dmat, j, i, l, points),
-                                                            _d_eta(f, dmat, j, i, l, points))
-                            sens[b, 0, j, i, l] += jw * dudx * dfdx
-                            sens[b, 1, j, i, l] += jw * (dudx * dfdz + dudz * dfdx)
-                            sens[b, 2, j, i, l] += jw * dudz * dfdz
-                            t1[j, i, l], t2[j, i, l] = _scalar_flux(b, material, j, i, l, d1, d2)
-            else:
-                for j in range(ngll):
-                    for i in range(ngll):
-                        for l in range(L):
-                            d1 = _d_xi(s, dmat, j, i, l, points)
-                            d2 = _d_eta(s, dmat, j, i, l, points)
-                            t1[j, i, l], t2[j, i, l] = _scalar_flux(b, material, j, i, l, d1, d2)
-            for j in range(ngll):
-                for i in range(ngll):
-                    for l in range(L):
-                        s[j, i, l] = _weak_divergence(t1, t2, dmat, j, i, l, points)
-            _scatter(ku, 0, b, ibool, count, s, points)
+                            s[j, i, l] = _weak_divergence(t1, t2, dmat, j, i, l, points)
+                _scatter(ku, 0, b, ibool, count, s, points)
             restore_fpenv(fpenv)
 
 
@@ -187,11 +190,12 @@ def _elastic_point(b, geom, material, dmat, sx, sz, a1, a2, a3, a4, j, i, l, poi
 
 
 @parallel_kernel
-def vector_stiffness(u, ku, ibool, count, ptr, geom, material, dmat, fwd, sens, accumulate, points):
+def vector_stiffness(u, ku, ibool, count, schedule, geom, material, dmat, fwd, sens, accumulate, points):
     ngll = len(points)
     ku[:] = 0.0
-    for c in range(ptr.shape[0] - 1):
-        for b in prange(ptr[c], ptr[c + 1]):
+    phases, tasks = schedule
+    for p in range(phases.shape[0] - 1):
+        for t in prange(phases[p], phases[p + 1]):
             fpenv = flush_subnormals()  # see engine._fpenv
             sx = np.empty((ngll, ngll, L), dtype=u.dtype)
             sz = np.empty((ngll, ngll, L), dtype=u.dtype)
@@ -201,55 +205,56 @@ def vector_stiffness(u, ku, ibool, count, ptr, geom, material, dmat, fwd, sens, 
             a2 = np.empty((ngll, ngll, L), dtype=u.dtype)
             a3 = np.empty((ngll, ngll, L), dtype=u.dtype)
             a4 = np.empty((ngll, ngll, L), dtype=u.dtype)
-            _gather(u, 0, b, ibool, sx, points)
-            _gather(u, 1, b, ibool, sz, points)
-            if accumulate:
-                # Three passes: the forward field's strain weighted by w w |J| (q), the
-                # adjoint field's flux keeping its strain (e), then sens += e q. Packing
-                # q and e into one array each and keeping the passes apart is what
-                # vectorised; one fused pass over a dozen arrays did not (LLVM gives up
-                # on the runtime alias checks) and was slower.
-                q = np.empty((3, ngll, ngll, L), dtype=u.dtype)
-                e = np.empty((3, ngll, ngll, L), dtype=u.dtype)
-                _gather(fwd, 0, b, ibool, fx, points)
-                _gather(fwd, 1, b, ibool, fz, points)
+            q = np.empty((3, ngll, ngll, L), dtype=u.dtype)
+            e = np.empty((3, ngll, ngll, L), dtype=u.dtype)
+            for b in range(tasks[t], tasks[t + 1]):
+                _gather(u, 0, b, ibool, sx, points)
+                _gather(u, 1, b, ibool, sz, points)
+                if accumulate:
+                    # Three passes: the forward field's strain weighted by w w |J| (q), the
+                    # adjoint field's flux keeping its strain (e), then sens += e q. Packing
+                    # q and e into one array each and keeping the passes apart is what
+                    # vectorised; one fused pass over a dozen arrays did not (LLVM gives up
+                    # on the runtime alias checks) and was slower.
+                    _gather(fwd, 0, b, ibool, fx, points)
+                    _gather(fwd, 1, b, ibool, fz, points)
+                    for j in range(ngll):
+                        for i in range(ngll):
+                            for l in range(L):
+                                fxx, fxz, fzx, fzz = _displacement_gradient(b, geom, fx, fz, dmat, j, i, l, points)
+                                jw = geom[b, 4, j, i, l]
+                                q[0, j, i, l] = jw * fxx
+                                q[1, j, i, l] = jw * fzz
+                                q[2, j, i, l] = jw * (fxz + fzx)
+                    for j in range(ngll):
+                        for i in range(ngll):
+                            for l in range(L):
+                                e[0, j, i, l], e[1, j, i, l], e[2, j, i, l] = _elastic_point(
+                                    b, geom, material, dmat, sx, sz, a1, a2, a3, a4, j, i, l, points)
+                    for j in range(ngll):
+                        for i in range(ngll):
+                            for l in range(L):
+                                # sens += d(e(u) : c : e(fwd) w w |J|)/d(c11, c13, c33, c55).
+                                sens[b, 0, j, i, l] += e[0, j, i, l] * q[0, j, i, l]
+                                sens[b, 1, j, i, l] += e[0, j, i, l] * q[1, j, i, l] + e[1, j, i, l] * q[0, j, i, l]
+                                sens[b, 2, j, i, l] += e[1, j, i, l] * q[1, j, i, l]
+                                sens[b, 3, j, i, l] += e[2, j, i, l] * q[2, j, i, l]
+                else:
+                    for j in range(ngll):
+                        for i in range(ngll):
+                            for l in range(L):
+                                _elastic_point(b, geom, material, dmat, sx, sz, a1, a2, a3, a4, j, i, l, points)
                 for j in range(ngll):
                     for i in range(ngll):
                         for l in range(L):
-                            fxx, fxz, fzx, fzz = _displacement_gradient(b, geom, fx, fz, dmat, j, i, l, points)
-                            jw = geom[b, 4, j, i, l]
-                            q[0, j, i, l] = jw * fxx
-                            q[1, j, i, l] = jw * fzz
-                            q[2, j, i, l] = jw * (fxz + fzx)
+                            sx[j, i, l] = _weak_divergence(a1, a3, dmat, j, i, l, points)
+                            sz[j, i, l] = _weak_divergence(a2, a4, dmat, j, i, l, points)
                 for j in range(ngll):
                     for i in range(ngll):
-                        for l in range(L):
-                            e[0, j, i, l], e[1, j, i, l], e[2, j, i, l] = _elastic_point(
-                                b, geom, material, dmat, sx, sz, a1, a2, a3, a4, j, i, l, points)
-                for j in range(ngll):
-                    for i in range(ngll):
-                        for l in range(L):
-                            # sens += d(e(u) : c : e(fwd) w w |J|)/d(c11, c13, c33, c55).
-                            sens[b, 0, j, i, l] += e[0, j, i, l] * q[0, j, i, l]
-                            sens[b, 1, j, i, l] += e[0, j, i, l] * q[1, j, i, l] + e[1, j, i, l] * q[0, j, i, l]
-                            sens[b, 2, j, i, l] += e[1, j, i, l] * q[1, j, i, l]
-                            sens[b, 3, j, i, l] += e[2, j, i, l] * q[2, j, i, l]
-            else:
-                for j in range(ngll):
-                    for i in range(ngll):
-                        for l in range(L):
-                            _elastic_point(b, geom, material, dmat, sx, sz, a1, a2, a3, a4, j, i, l, points)
-            for j in range(ngll):
-                for i in range(ngll):
-                    for l in range(L):
-                        sx[j, i, l] = _weak_divergence(a1, a3, dmat, j, i, l, points)
-                        sz[j, i, l] = _weak_divergence(a2, a4, dmat, j, i, l, points)
-            for j in range(ngll):
-                for i in range(ngll):
-                    for l in range(count[b]):
-                        g = ibool[b, j, i, l]
-                        ku[g, 0] += sx[j, i, l]
-                        ku[g, 1] += sz[j, i, l]
+                        for l in range(count[b]):
+                            g = ibool[b, j, i, l]
+                            ku[g, 0] += sx[j, i, l]
+                            ku[g, 1] += sz[j, i, l]
             restore_fpenv(fpenv)
 
 

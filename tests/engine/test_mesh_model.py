@@ -24,6 +24,46 @@ def test_colours_share_no_point(mesh):
         assert len(np.unique(pts)) == pts.size
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 7])
+def test_block_schedule_runs_every_element_once_and_parallel_tasks_share_no_point(n_threads):
+    from engine.physics._blocks import ElementBlocks
+
+    m = engine.mesh.rectangle(x=(0.0, 3000.0), z=(-2000.0, 0.0), elements=(30, 20), order=4)
+    blocks = ElementBlocks.from_mesh(m, n_threads=n_threads)
+    valid = np.arange(blocks.elements.shape[1])[None, :] < blocks.count[:, None]
+    np.testing.assert_array_equal(np.sort(blocks.elements[valid]), np.arange(m.n_elements))
+    phases, tasks = blocks.schedule
+    assert phases[0] == 0 and phases[-1] == len(tasks) - 1 and tasks[-1] == len(blocks.count)
+    if n_threads == 1:
+        assert len(phases) == 2 and len(tasks) == 2  # one task over the whole mesh, in order
+    for p in range(len(phases) - 1):
+        owner = {}
+        for t in range(phases[p], phases[p + 1]):
+            elements = blocks.elements[tasks[t]:tasks[t + 1]][valid[tasks[t]:tasks[t + 1]]]
+            for g in np.unique(m.ibool[elements]):
+                assert owner.setdefault(int(g), t) == t, f"point {g} in tasks {owner[int(g)]} and {t} of phase {p}"
+
+
+def test_stiffness_does_not_depend_on_the_schedule():
+    from engine.operator import WaveOperator
+    from engine.physics import get
+    from engine.physics import _blocks
+
+    m = engine.mesh.rectangle(x=(0.0, 3000.0), z=(-2000.0, 0.0), elements=(30, 20), order=4)
+    model = engine.Model.isotropic(m, vp=3000.0, vs=1700.0, rho=2500.0)
+    u = np.random.default_rng(0).standard_normal((m.n_global, 2))
+    results = []
+    for n_threads in (1, 4):
+        op = WaveOperator(m, model, get("elastic"), np.float64)
+        op.blocks = _blocks.ElementBlocks.from_mesh(m, n_threads=n_threads)
+        op.geom = op.blocks.geometry(m, np.float64)
+        op.material = op.blocks.to_blocks(op.physics.kernel_material(op.coefficients, m), np.float64)
+        ku = np.empty_like(u)
+        op.stiffness(u, ku)
+        results.append(ku)
+    np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-13 * np.abs(results[0]).max())
+
+
 def test_element_size_option_and_side_sets():
     m = engine.mesh.rectangle(x=(0, 1000), z=(-500, 0), element_size=100.0, absorbing=("left", "bottom"))
     assert m.n_elements == 10 * 5
