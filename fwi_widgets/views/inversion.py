@@ -16,7 +16,7 @@ from ..state import InversionState
 
 __all__ = ["InversionView"]
 
-_ACCEPTED, _REJECTED, _RADIUS, _EVENTS = "#1f77b4", "#d62728", "#2ca02c", "#9aa5b1"
+_ACCEPTED, _REJECTED, _RADIUS, _EVENTS, _PENDING = "#1f77b4", "#d62728", "#2ca02c", "#9aa5b1", "#ff7f0e"
 _STATUS_COLOURS = {"done": "#2ca02c", "running": "#1f77b4", "submitted": "#7f7f7f", "failed": "#d62728"}
 
 
@@ -39,8 +39,7 @@ def _points(history: tuple, iterations: tuple) -> dict[str, np.ndarray]:
     # bqplot squeezes a (n_events, 1) array into one line of n_events points: a single
     # point per event draws nothing anyway, so send nothing until there are two.
     per_event = per_event.reshape(len(events), len(accepted)) if len(accepted) > 1 else np.empty((0, 0))
-    radius = [(it["number"] + k / len(it["trials"]), t["radius"])
-              for it in iterations for k, t in enumerate(it["trials"])]
+    radius, pending = _radius_points(iterations)
     return {
         "x": np.array([a[0] for a in accepted], dtype=float), "chi": np.array([a[1] for a in accepted], dtype=float),
         "x_rejected": np.array([r[0] for r in rejected], dtype=float),
@@ -49,7 +48,31 @@ def _points(history: tuple, iterations: tuple) -> dict[str, np.ndarray]:
         "per_event": per_event, "events": events if len(accepted) > 1 else [],
         "x_radius": np.array([r[0] for r in radius], dtype=float),
         "radius": np.array([r[1] for r in radius], dtype=float),
+        "x_pending": np.array([r[0] for r in pending], dtype=float),
+        "radius_pending": np.array([r[1] for r in pending], dtype=float),
     }
+
+
+def _radius_points(iterations: tuple) -> tuple[list, list]:
+    """(x, radius) of every decided trial step, and of the pending step (none or one).
+
+    Iteration n's trials share [n, n + 1) evenly. The record's current radius (the
+    ``tr_radius`` of the newest iteration, shown in the status line) is not a trial's:
+    :func:`engine.optimize.decide` grows or shrinks it after a trial, for the *next*
+    step. It is the pending step's, drawn where that step will sit once decided: the
+    next slot of the newest iteration, or n + 1 once its last trial was accepted.
+    """
+    decided, pending = [], []
+    for i, it in enumerate(iterations):
+        trials = it["trials"]
+        newest = i == len(iterations) - 1
+        radius = it.get("tr_radius") if newest else None
+        waiting = radius is not None and not (trials and trials[-1]["accepted"])
+        slots = len(trials) + (1 if waiting else 0)
+        decided += [(it["number"] + k / slots, t["radius"]) for k, t in enumerate(trials)]
+        if radius is not None:
+            pending.append((it["number"] + len(trials) / slots if waiting else it["number"] + 1, radius))
+    return decided, pending
 
 
 def _table(state: InversionState) -> str:
@@ -73,10 +96,16 @@ def _table(state: InversionState) -> str:
     fmt = lambda v: "---" if v is None else f"{v:.4g}"  # noqa: E731
     decision = {None: "---", True: "accepted", False: "rejected"}[state.accepted]
     head = (f"<b>Iteration #{state.current_iteration}</b>, stage <code>{esc(state.stage)}</code> &nbsp; "
-            f"tr_radius = {fmt(state.tr_radius)}, pred = {fmt(state.pred)}, ared = {fmt(state.ared)}, "
+            f"tr_radius = {fmt(state.tr_radius)} (pending step), pred = {fmt(state.pred)}, ared = {fmt(state.ared)}, "
             f"last step {decision}")
     body = "".join(rows) or "<tr><td>No task issued yet.</td></tr>"
     return f"<div>{head}</div><table class='fwi-tasks'>{body}</table>"
+
+
+def _key(*entries: tuple[str, str, str]) -> str:
+    """A caption (HTML) of (colour, symbol, meaning) entries, one per mark."""
+    lines = [f"<b style='color:{colour}'>{symbol}</b> {meaning}" for colour, symbol, meaning in entries]
+    return f"<div style='font-size:12px; line-height:1.4; padding-left:60px'>{'<br>'.join(lines)}</div>"
 
 
 class InversionView(widgets.VBox):
@@ -95,7 +124,11 @@ class InversionView(widgets.VBox):
     ----------
     marks : dict of str to bqplot.Mark
         ``"total"`` (line), ``"accepted"`` and ``"rejected"`` (scatters), ``"events"``
-        (one line per event) and ``"radius"`` (line).
+        (one line per event), ``"radius"`` (line: the radius of each decided trial step)
+        and ``"pending_radius"`` (scatter: the status line's ``tr_radius``, that of the
+        step not decided yet).
+    misfit_caption, radius_caption : ipywidgets.HTML
+        What the marks of each figure mean (the titles stay short enough to fit).
     resume_button, iterate_button : ipywidgets.Button
     retry_button : ipywidgets.Button
         Shown only while a task has failed jobs: resumes with ``retry_failed=True``.
@@ -125,21 +158,35 @@ class InversionView(widgets.VBox):
         rx, ry = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.marks["radius"] = bq.Lines(x=np.array([]), y=np.array([]), scales={"x": rx, "y": ry}, colors=[_RADIUS],
                                         marker="circle", marker_size=24)
+        self.marks["pending_radius"] = bq.Scatter(
+            x=np.array([]), y=np.array([]), scales={"x": rx, "y": ry}, colors=[_PENDING], marker="diamond",
+            default_size=64, tooltip=bq.Tooltip(fields=["x", "y"], labels=["iteration", "tr_radius"]))
         layout = widgets.Layout(width="480px", height="300px")
         margin = {"top": 30, "bottom": 45, "left": 60, "right": 20}
         self.misfit_figure = bq.Figure(
             marks=[self.marks["events"], self.marks["total"], self.marks["accepted"], self.marks["rejected"]],
             axes=[bq.Axis(scale=sx, label="iteration", tick_format="d"),
                   bq.Axis(scale=sy, side="left", label="misfit chi")],
-            title="Misfit (total; per event in grey; rejected trials as crosses)", layout=layout, fig_margin=margin,
+            title="Misfit per iteration", layout=layout, fig_margin=margin,
         )
         self.radius_figure = bq.Figure(
-            marks=[self.marks["radius"]],
+            marks=[self.marks["radius"], self.marks["pending_radius"]],
             axes=[bq.Axis(scale=rx, label="iteration (trial steps)"),
                   bq.Axis(scale=ry, side="left", label="trust-region radius")],
-            title="Trust-region radius of each trial step", layout=widgets.Layout(width="400px", height="300px"),
+            title="Trust-region radius", layout=widgets.Layout(width="400px", height="300px"),
             fig_margin=margin,
         )
+        # The keys live under the figures: a bqplot title is one line, cut at the figure's edge.
+        self.misfit_caption = widgets.HTML(_key(
+            (_ACCEPTED, "&#9679;", "total misfit of each model"), (_EVENTS, "&#9472;", "per event"),
+            (_REJECTED, "&#10005;", "rejected trial, at the iteration it would have started")),
+            layout=widgets.Layout(width=layout.width))
+        self.misfit_caption.add_class("misfit-caption")
+        self.radius_caption = widgets.HTML(_key(
+            (_RADIUS, "&#9679;", "radius a trial step was computed for"),
+            (_PENDING, "&#9670;", "pending step: its radius is tr_radius below")),
+            layout=widgets.Layout(width=self.radius_figure.layout.width))
+        self.radius_caption.add_class("radius-caption")
         self.resume_button = widgets.Button(description="Resume", icon="step-forward", button_style="primary",
                                             tooltip="One step: issue tasks, submit jobs, collect finished ones.")
         self.resume_button.add_class("resume-button")
@@ -160,7 +207,8 @@ class InversionView(widgets.VBox):
         self.iterate_button.on_click(self._on_iterate)
         self.retry_button.on_click(self._on_retry)
         super().__init__(children=[
-            widgets.HBox([self.misfit_figure, self.radius_figure]),
+            widgets.HBox([widgets.VBox([self.misfit_figure, self.misfit_caption]),
+                          widgets.VBox([self.radius_figure, self.radius_caption])]),
             widgets.HBox([self.resume_button, self.iterate_button, self.retry_button]),
             self.error_box, self.table, self.log_area,
         ], **kwargs)
@@ -193,6 +241,8 @@ class InversionView(widgets.VBox):
             self.marks["rejected"].x, self.marks["rejected"].y = p["x_rejected"], p["chi_rejected"]
         with self.marks["radius"].hold_sync():
             self.marks["radius"].x, self.marks["radius"].y = p["x_radius"], p["radius"]
+        with self.marks["pending_radius"].hold_sync():
+            self.marks["pending_radius"].x, self.marks["pending_radius"].y = p["x_pending"], p["radius_pending"]
 
     def _draw_table(self, change=None) -> None:
         self.table.value = _table(self.state)

@@ -55,6 +55,13 @@ def test_resume_clicks_walk_an_iteration_and_the_curve_gains_its_point(project):
     np.testing.assert_array_equal(view.marks["events"].x, [0.0, 1.0])
     assert view.marks["events"].y.shape == (3, 2) and list(view.marks["events"].labels) == sorted(SELECTED_EVENTS)
     np.testing.assert_array_equal(view.marks["radius"].y, [trial["radius"]])
+    # The status line's tr_radius is the record's radius after the decision (doubled:
+    # the step reached the boundary with rho > 0.75), for iteration #1's first step, not
+    # the accepted trial's: the plot shows it as the pending step, at x = 1.
+    assert state.tr_radius == pytest.approx(2 * trial["radius"]) and "radius multiplied by 2" in trial["reason"]
+    np.testing.assert_array_equal(view.marks["pending_radius"].x, [1.0])
+    np.testing.assert_array_equal(view.marks["pending_radius"].y, [state.tr_radius])
+    assert f"tr_radius = {state.tr_radius:.4g} (pending step)" in view.table.value
     assert "Successfully completed iteration #0." in view.log_area.value.splitlines()
     assert "Iteration #1" in view.table.value and "last step accepted" in view.table.value
     # What the browser receives: the mark's state carries the two points.
@@ -167,8 +174,48 @@ def test_points_put_rejected_trials_beside_the_iteration_they_would_start():
     np.testing.assert_array_equal(p["x_rejected"], [1])
     np.testing.assert_array_equal(p["chi_rejected"], [5.0])
     np.testing.assert_array_equal(p["x_radius"], [0, 0.5])
+    assert p["x_pending"].size == 0  # no record radius given
     np.testing.assert_array_equal(p["per_event"], [[1.0, 1.0], [2.0, 2.0]])
     assert _points(history[:1], ())["per_event"].size == 0  # one point per event: no lines yet
+
+
+def test_the_pending_radius_is_the_status_lines_and_sits_where_its_trial_will():
+    rejected = {"radius": 0.4, "accepted": False}
+    # Trial 0 rejected, the radius divided by 4 for trial 1: it takes the second half of
+    # iteration 1, where trial 1 is drawn once decided.
+    p = _points((), ({"number": 0, "trials": ({"radius": 0.2, "accepted": True},), "tr_radius": 0.4},
+                     {"number": 1, "trials": (rejected,), "tr_radius": 0.1}))
+    np.testing.assert_array_equal(p["x_radius"], [0.0, 1.0])
+    np.testing.assert_array_equal(p["radius"], [0.2, 0.4])
+    np.testing.assert_array_equal(p["x_pending"], [1.5])
+    np.testing.assert_array_equal(p["radius_pending"], [0.1])
+    decided = _points((), ({"number": 1, "trials": (rejected, {"radius": 0.1, "accepted": True}), "tr_radius": 0.2},))
+    np.testing.assert_array_equal(decided["x_radius"], [1.0, 1.5])
+    np.testing.assert_array_equal(decided["x_pending"], [2.0])  # accepted: the next iteration's first step
+    fresh = _points((), ({"number": 0, "trials": (), "tr_radius": None},))
+    assert fresh["x_pending"].size == 0  # no radius before the first step is proposed
+
+
+# bqplot centres a title on the plot area and cuts it at the figure's edge; its font
+# draws about 7.5 px per character (measured on the screenshots): 8.5 leaves room.
+TITLE_PX_PER_CHAR = 8.5
+
+
+def _px(size: str) -> float:
+    assert size.endswith("px"), size
+    return float(size[:-2])
+
+
+def test_titles_fit_their_figures_and_captions_explain_the_marks(project):
+    view = project.viz.nb.inversion(PROBLEM)
+    for figure in (view.misfit_figure, view.radius_figure):
+        margin, plot = figure.fig_margin, _px(figure.layout.width) - figure.fig_margin["left"] - figure.fig_margin["right"]
+        room = plot + 2 * min(margin["left"], margin["right"])
+        assert len(figure.title) * TITLE_PX_PER_CHAR <= room, (figure.title, room)
+    assert view.misfit_figure.title.startswith("Misfit")  # the browser tests find the figure by it
+    for text in ("total misfit", "per event", "rejected trial"):
+        assert text in view.misfit_caption.value
+    assert "tr_radius" in view.radius_caption.value and "pending" in view.radius_caption.value
 
 
 def test_domain_map_is_offline_and_a_click_selects_the_station(project):
