@@ -19,6 +19,10 @@ from ..state import InversionState
 __all__ = ["ModelView", "heatmap", "set_heatmap"]
 
 _PROFILE_COLOURS = {"prior": "#7f7f7f", "current": "#1f77b4", "true": "#d62728"}
+#: Room left of a plot area (px) and where the y label sits in it: tick labels like
+#: "-3000" (km) or "4040" (m/s) are about 45 px wide with the tick, and bqplot's default
+#: label offset (4ex) put the label on top of them.
+Y_MARGIN_PX, Y_LABEL_OFFSET_PX = 75, 55
 
 
 def heatmap(color_scale: bq.ColorScale, title: str) -> tuple[bq.Figure, bq.HeatMap]:
@@ -27,9 +31,10 @@ def heatmap(color_scale: bq.ColorScale, title: str) -> tuple[bq.Figure, bq.HeatM
     mark = bq.HeatMap(x=np.array([0.0, 1.0]), y=np.array([0.0, 1.0]), color=np.full((2, 2), np.nan),
                       scales={"x": sx, "y": sy, "color": color_scale})
     figure = bq.Figure(marks=[mark], title=title, layout=widgets.Layout(width="420px", height="360px"),
-                       axes=[bq.Axis(scale=sx, label="x (km)"), bq.Axis(scale=sy, side="left", label="y (km)"),
+                       axes=[bq.Axis(scale=sx, label="x (km)"),
+                             bq.Axis(scale=sy, side="left", label="y (km)", label_offset=f"{Y_LABEL_OFFSET_PX}px"),
                              bq.ColorAxis(scale=color_scale, side="right")],
-                       fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 80}, min_aspect_ratio=0.5)
+                       fig_margin={"top": 40, "bottom": 45, "left": Y_MARGIN_PX, "right": 80}, min_aspect_ratio=0.5)
     return figure, mark
 
 
@@ -101,8 +106,10 @@ class ModelView(widgets.VBox):
                                          display_legend=True)
         self.profile_figure = bq.Figure(
             marks=[self.marks["profile"]], title="Profile along the dashed line",
-            axes=[bq.Axis(scale=px, label="x (km)"), bq.Axis(scale=py, side="left", label=f"{parameter} (m/s)")],
+            axes=[bq.Axis(scale=px, label="x (km)"),
+                  bq.Axis(scale=py, side="left", label=f"{parameter} (m/s)", label_offset=f"{Y_LABEL_OFFSET_PX}px")],
             layout=widgets.Layout(width="840px", height="260px"),
+            fig_margin={"top": 50, "bottom": 50, "left": Y_MARGIN_PX, "right": 40},
         )
         self.profile_slider = widgets.FloatSlider(description="profile y (km)", continuous_update=False,
                                                   style={"description_width": "initial"},

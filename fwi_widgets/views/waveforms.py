@@ -29,6 +29,45 @@ def _window_outline(windows, lo: float, hi: float) -> tuple[np.ndarray, np.ndarr
     return x, y
 
 
+#: Most y ticks of a trace: d3's default (about 10) crowds the labels of the 220 px
+#: adjoint-source figure into each other.
+Y_TICKS = 6
+
+
+def nice_ticks(values: np.ndarray, most: int = Y_TICKS) -> np.ndarray:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) within the range of ``values``.
+
+    At most ``most`` ticks (fewer for a flat or empty trace: none, so bqplot picks).
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0 or values.max() == values.min():
+        return np.array([])
+    lo, hi = float(values.min()), float(values.max())
+    raw = (hi - lo) / (most - 1)
+    magnitude = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    # 12 significant digits: 3 * 1e-13 is 3.0000000000000003e-13 otherwise.
+    return np.array([float(f"{k * step:.12g}") for k in np.arange(np.ceil(lo / step), np.floor(hi / step) + 1)])
+
+
+#: Room left of a trace's plot area (px) and where the y label sits in it: tick labels
+#: of traces read like "-2.5e-13" (about 60 px with the tick), so bqplot's default label
+#: offset (4ex) put the label on top of them.
+Y_MARGIN_PX, Y_LABEL_OFFSET_PX = 95, 75
+
+
+def _figure(marks: list, y_label: str, title: str, height_px: int) -> bq.Figure:
+    """An 840 px wide figure of traces against time, its y label clear of the tick labels."""
+    sx, sy = marks[0].scales["x"], marks[0].scales["y"]
+    return bq.Figure(
+        marks=marks, title=title, layout=widgets.Layout(width="840px", height=f"{height_px}px"),
+        axes=[bq.Axis(scale=sx, label="time after origin (s)"),
+              bq.Axis(scale=sy, side="left", label=y_label, label_offset=f"{Y_LABEL_OFFSET_PX}px")],
+        fig_margin={"top": 50, "bottom": 50, "left": Y_MARGIN_PX, "right": 40},
+    )
+
+
 class WaveformsView(widgets.VBox):
     """A VBox observing ``state``: traces of the selected station for one event.
 
@@ -73,19 +112,11 @@ class WaveformsView(widgets.VBox):
             "synthetic": bq.Lines(x=empty, y=empty, scales=scales, colors=[_SYNTHETIC], labels=["synthetic"],
                                   display_legend=True),
         }
-        layout = widgets.Layout(width="840px", height="280px")
-        self.trace_figure = bq.Figure(
-            marks=[self.marks["window"], self.marks["observed"], self.marks["synthetic"]], layout=layout,
-            axes=[bq.Axis(scale=sx, label="time after origin (s)"), bq.Axis(scale=sy, side="left", label="displacement")],
-            title="Observed and synthetic (window shaded)",
-        )
+        self.trace_figure = _figure([self.marks["window"], self.marks["observed"], self.marks["synthetic"]],
+                                    "displacement", "Observed and synthetic (window shaded)", height_px=280)
         ax, ay = bq.LinearScale(), bq.LinearScale()
         self.marks["adjoint_source"] = bq.Lines(x=empty, y=empty, scales={"x": ax, "y": ay}, colors=[_ADJOINT])
-        self.adjoint_figure = bq.Figure(
-            marks=[self.marks["adjoint_source"]], layout=widgets.Layout(width="840px", height="220px"),
-            axes=[bq.Axis(scale=ax, label="time after origin (s)"), bq.Axis(scale=ay, side="left", label="adjoint source")],
-            title="Adjoint source",
-        )
+        self.adjoint_figure = _figure([self.marks["adjoint_source"]], "adjoint source", "Adjoint source", height_px=220)
         self.message = widgets.HTML()
         self.event_dropdown.observe(self._draw, names="value")
         self.component_dropdown.observe(self._draw_traces, names="value")
@@ -96,6 +127,10 @@ class WaveformsView(widgets.VBox):
         self.add_class("waveforms-view")
         state.observe(self._draw, names=["selected_station", "current_iteration", "iterations"])
         self._draw()
+
+    @staticmethod
+    def _y_axis(figure: bq.Figure) -> bq.Axis:
+        return figure.axes[1]
 
     def _draw(self, change=None) -> None:
         station, event = self.state.selected_station, self.event_dropdown.value
@@ -131,12 +166,17 @@ class WaveformsView(widgets.VBox):
             for key in ("observed", "synthetic", "adjoint_source"):
                 self.marks[key].x, self.marks[key].y = empty, empty
             self.marks["window"].x, self.marks["window"].y = np.empty((0, 0)), np.empty((0, 0))
+            for figure in (self.trace_figure, self.adjoint_figure):
+                self._y_axis(figure).tick_values = np.array([])
             return
         c = traces.components.index(component)
         for key in ("observed", "synthetic", "adjoint_source"):
             with self.marks[key].hold_sync():
                 self.marks[key].x = traces.time
                 self.marks[key].y = getattr(traces, key)[c]
+        self._y_axis(self.trace_figure).tick_values = nice_ticks(np.concatenate([traces.observed[c],
+                                                                               traces.synthetic[c]]))
+        self._y_axis(self.adjoint_figure).tick_values = nice_ticks(traces.adjoint_source[c])
         peak = float(max(np.abs(traces.observed[c]).max(), np.abs(traces.synthetic[c]).max()))
         peak = peak if peak > 0 else 1.0
         x, y = _window_outline(traces.windows, -peak, peak)

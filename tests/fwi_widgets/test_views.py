@@ -218,6 +218,24 @@ def test_titles_fit_their_figures_and_captions_explain_the_marks(project):
     assert "tr_radius" in view.radius_caption.value and "pending" in view.radius_caption.value
 
 
+def test_y_labels_clear_their_tick_labels(project):
+    waves, model = project.viz.nb.waveforms(PROBLEM), project.viz.nb.model(PROBLEM, points=20)
+    # Widest tick label of each figure (characters): "-2.5e-13" on traces, "-3000" (km)
+    # on maps, "4040" (m/s) on the profile.
+    widest = {waves.trace_figure: 8, waves.adjoint_figure: 8, model.profile_figure: 5}
+    grid = model.children[1].children
+    assert len(grid) == 4
+    widest.update({figure: 5 for figure in grid})
+    for figure, n_chars in widest.items():
+        (y_axis,) = [axis for axis in figure.axes if getattr(axis, "side", None) == "left"]
+        assert y_axis.label_offset and y_axis.label_offset.endswith("px"), (figure.title, y_axis.label_offset)
+        offset = _px(y_axis.label_offset)
+        # A 12 px font draws about 7 px a character, after the 6 px tick and a 3 px gap;
+        # the 14 px label is drawn outside its offset, and must stay inside the figure.
+        assert offset >= n_chars * 7 + 6 + 3 + 4, (figure.title, offset)
+        assert figure.fig_margin["left"] >= offset + 16, (figure.title, figure.fig_margin)
+
+
 def test_domain_map_is_offline_and_a_click_selects_the_station(project):
     m = project.viz.nb.domain(inverse_problem_configuration=PROBLEM)
     state = project.viz.state(PROBLEM)

@@ -11,6 +11,7 @@ import pytest
 from fwi_widgets import plotdata
 from fwi_widgets.project import store
 from fwi_widgets.views.gradients import SUM
+from fwi_widgets.views.waveforms import Y_TICKS, nice_ticks
 
 from ._part4 import PROBLEM, SELECTED_EVENTS
 
@@ -106,6 +107,12 @@ def test_waveform_view_follows_the_selected_station(iterated):
     assert not np.array_equal(view.marks["observed"].y, first["observed"])
     assert not np.array_equal(view.marks["synthetic"].y, first["synthetic"])
     assert np.abs(view.marks["adjoint_source"].y).max() > 0
+    # At most Y_TICKS round ticks inside the trace's range: d3's ten or so ran into each
+    # other on the 220 px adjoint-source figure.
+    for figure, traces in ((view.trace_figure, [view.marks["observed"].y, view.marks["synthetic"].y]),
+                           (view.adjoint_figure, [view.marks["adjoint_source"].y])):
+        ticks, values = figure.axes[1].tick_values, np.concatenate(traces)
+        assert 3 <= ticks.size <= Y_TICKS and values.min() <= ticks.min() and ticks.max() <= values.max(), ticks
     assert view.traces.windows and view.traces.misfit == pytest.approx(result["per_station"][worst])
     t0, t1 = view.traces.windows[0]
     assert np.min(view.marks["window"].x) == t0 and np.max(view.marks["window"].x) == t1
@@ -113,6 +120,14 @@ def test_waveform_view_follows_the_selected_station(iterated):
     before = np.array(view.marks["synthetic"].y)
     view.event_dropdown.value = [e for e in SELECTED_EVENTS if e != view.event_dropdown.value][0]
     assert not np.array_equal(view.marks["synthetic"].y, before)
+
+
+def test_nice_ticks_are_round_and_inside_the_range():
+    np.testing.assert_array_equal(nice_ticks(np.array([-7.3e12, 5.1e12])), [-5e12, -2.5e12, 0.0, 2.5e12, 5e12])
+    np.testing.assert_array_equal(nice_ticks(np.array([-2.2e-13, 0.0, 2.05e-13])), [-2e-13, -1e-13, 0.0, 1e-13, 2e-13])
+    np.testing.assert_array_equal(nice_ticks(np.array([3880.0, 4100.0])), [3900, 3950, 4000, 4050, 4100])
+    for flat in (np.array([]), np.zeros(5), np.array([np.nan, 1.0])):
+        assert nice_ticks(flat).size == 0  # bqplot picks its own
 
 
 def test_views_redraw_when_the_iteration_changes(project):
