@@ -7,6 +7,7 @@ rose); a click on a station selects it for every view of the project.
 """
 from __future__ import annotations
 
+import html
 import math
 
 import ipyleaflet as L
@@ -16,7 +17,7 @@ import numpy as np
 from ..state import InversionState, Selection
 from ._basemap import land_geojson
 
-__all__ = ["domain_map", "fit_view", "misfit_change_colour"]
+__all__ = ["domain_map", "fit_view", "legend_html", "misfit_change_colour"]
 
 _LOW, _MID, _HIGH = (0x21, 0x66, 0xAC), (0xF7, 0xF7, 0xF7), (0xB2, 0x18, 0x2B)
 _NO_DATA = "#8c8c8c"
@@ -42,7 +43,7 @@ def misfit_change_colour(first: float | None, latest: float | None) -> str:
 
 #: The map's height (px), the narrowest width it is expected to get (px; it fills the
 #: output area: about 700 px in JupyterLab, 1250 px in Voila) and the least distance
-#: (px) from every event and station to the map's edge when it opens.
+#: (px) from the domain outline and every event and station to the map's edge when it opens.
 MAP_HEIGHT_PX, MAP_MIN_WIDTH_PX, MAP_PADDING_PX = 460, 640, 40
 #: Zoom steps: quarter levels let the first view fit tightly (the land is vector data,
 #: so fractional zooms draw sharply).
@@ -148,14 +149,17 @@ def domain_map(project, state: InversionState | None = None, selection: Selectio
     events = L.LayerGroup(layers=tuple(event_markers), name="events")
 
     base = (L.basemap_to_tiles(L.basemaps.OpenStreetMap.Mapnik),) if tiles else ()
-    # Open on every event and station (the domain's own centre left the northernmost
-    # event, Iceland, on the map's edge).
-    points = [marker.location for marker in (*markers.values(), *event_markers)]
+    # Open on the whole domain outline and every event and station (the domain's own
+    # centre left the northernmost event, Iceland, on the map's edge; the events and
+    # stations alone cut the outline's corners off).
+    points = [*outline.locations, *(marker.location for marker in (*markers.values(), *event_markers))]
     center, zoom = fit_view([p[0] for p in points], [p[1] for p in points])
     m = L.Map(layers=(*base, land, outline, stations, events), center=center, zoom=zoom, zoom_snap=ZOOM_SNAP,
               zoom_delta=0.5, scroll_wheel_zoom=True,
               layout=widgets.Layout(height=f"{MAP_HEIGHT_PX}px", align_self="stretch"))
-    m.add(L.LegendControl(_LEGEND if state is not None else {"event": "#ff9f1c"}, title="", position="bottomleft"))
+    legend = widgets.HTML(legend_html(_LEGEND if state is not None else {"event": _LEGEND["event"]}))
+    legend.add_class("map-legend")
+    m.add(L.WidgetControl(widget=legend, position="bottomleft"))
     m.add_class("domain-map")
 
     def colour(change=None) -> None:
@@ -175,6 +179,22 @@ def domain_map(project, state: InversionState | None = None, selection: Selectio
     target.observe(highlight, names="selected_station")
     highlight()
     return m
+
+
+def legend_html(entries: dict[str, str]) -> str:
+    """The map's legend: one row per (label, CSS colour), a round swatch beside its label.
+
+    Not ipyleaflet's LegendControl: its rows are a floated ``<i>`` and a ``<p>`` whose
+    margins (from the notebook's stylesheet) put each label below its swatch.
+    """
+    rows = "".join(
+        "<div class='legend-row' style='display:flex; align-items:center; gap:6px; margin:3px 0'>"
+        f"<span class='legend-swatch' style='flex:none; width:12px; height:12px; border-radius:50%; "
+        f"background:{colour}; border:1px solid #333333'></span>"
+        f"<span class='legend-label'>{html.escape(label)}</span></div>"
+        for label, colour in entries.items()
+    )
+    return f"<div style='font-size:12px; line-height:16px; padding:2px 6px'>{rows}</div>"
 
 
 def _selector(target, name: str):

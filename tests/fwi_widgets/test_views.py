@@ -2,6 +2,7 @@
 widgets work without a kernel; front-end messages are simulated)."""
 import html
 import json
+import re
 import subprocess
 import sys
 import time
@@ -14,8 +15,8 @@ from fwi_widgets import namespace as sn
 from fwi_widgets.project import store
 from fwi_widgets.state import InversionState
 from fwi_widgets.views._basemap import LAND_FILE, land_geojson, topojson_to_geojson
-from fwi_widgets.views.domain import (MAP_HEIGHT_PX, MAP_MIN_WIDTH_PX, MAP_PADDING_PX, ZOOM_SNAP, fit_view,
-                                      misfit_change_colour)
+from fwi_widgets.views.domain import (_LEGEND, MAP_HEIGHT_PX, MAP_MIN_WIDTH_PX, MAP_PADDING_PX, ZOOM_SNAP, fit_view,
+                                      legend_html, misfit_change_colour)
 from fwi_widgets.views.inversion import _points
 
 from ._part4 import PROBLEM, SELECTED_EVENTS
@@ -236,6 +237,21 @@ def test_y_labels_clear_their_tick_labels(project):
         assert figure.fig_margin["left"] >= offset + 16, (figure.title, figure.fig_margin)
 
 
+def test_map_legend_puts_each_label_beside_its_swatch(project):
+    m = project.viz.nb.domain(inverse_problem_configuration=PROBLEM)
+    assert not any(isinstance(c, L.LegendControl) for c in m.controls), "its labels sit below their swatches"
+    (control,) = [c for c in m.controls if isinstance(c, L.WidgetControl)]
+    legend = control.widget
+    assert "map-legend" in legend._dom_classes and control.position == "bottomleft"
+    rows = re.findall(r"<div class='legend-row' style='([^']*)'><span class='legend-swatch' style='([^']*)'></span>"
+                      r"<span class='legend-label'>([^<]*)</span></div>", legend.value)
+    assert [r[2] for r in rows] == list(_LEGEND)
+    for style, swatch, label in rows:
+        assert "display:flex" in style and "align-items:center" in style, label  # one line, centred
+        assert f"background:{_LEGEND[label]}" in swatch
+    assert "event" in legend_html({"event": "#ff9f1c"}) and "&lt;b&gt;" in legend_html({"<b>": "#000"})
+
+
 def test_domain_map_is_offline_and_a_click_selects_the_station(project):
     m = project.viz.nb.domain(inverse_problem_configuration=PROBLEM)
     state = project.viz.state(PROBLEM)
@@ -294,7 +310,8 @@ def _margins(m, points, width_px, height_px, zoom=None):
 
 def test_domain_map_opens_on_every_event_and_station_with_a_margin(project):
     m = project.viz.nb.domain(inverse_problem_configuration=PROBLEM)
-    points = [mk.location for name in ("stations", "events") for mk in _layer(m, name).layers]
+    outline = [tuple(p) for p in _layer(m, "domain outline").locations]
+    points = [mk.location for name in ("stations", "events") for mk in _layer(m, name).layers] + outline
     iceland = _layer(m, "events").layers[[mk.name for mk in _layer(m, "events").layers].index(SELECTED_EVENTS[1])]
     assert m.layout.height == f"{MAP_HEIGHT_PX}px" and m.zoom_snap == ZOOM_SNAP and m.zoom % ZOOM_SNAP == 0
     # Iceland (66.3 N) sat 11 px from the top edge when the map opened on the domain's centre.
@@ -302,6 +319,8 @@ def test_domain_map_opens_on_every_event_and_station_with_a_margin(project):
         margins = _margins(m, points, width, MAP_HEIGHT_PX)
         assert margins.min() >= MAP_PADDING_PX - 1e-6, (width, margins.min())
         assert _margins(m, [iceland.location], width, MAP_HEIGHT_PX)[0] >= MAP_PADDING_PX - 1e-6
+        # The outline's corners were cut off in JupyterLab when only events and stations were framed.
+        assert _margins(m, outline, width, MAP_HEIGHT_PX).min() >= MAP_PADDING_PX - 1e-6, width
     # As tight as the zoom steps allow: a quarter level more and a point leaves the margin.
     assert _margins(m, points, MAP_MIN_WIDTH_PX, MAP_HEIGHT_PX, zoom=m.zoom + ZOOM_SNAP).min() < MAP_PADDING_PX
     with pytest.raises(ValueError, match="non-empty and paired"):
