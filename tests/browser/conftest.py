@@ -253,3 +253,61 @@ def open_dashboard(browser_page: BrowserPage, server: VoilaServer, output_dir: P
         page.screenshot(path=str(output_dir / failed_screenshot))
         raise AssertionError(f"The dashboard did not render: {exc}\nServer log:\n{server.log_tail()}") from None
     page.wait_for_timeout(500)  # let bqplot and leaflet finish their first draw
+
+
+# Display defects a screenshot shows, measured in the page (client pixels): a bqplot
+# title cut at its figure's edge, an axis label over its tick labels, a map legend label
+# not beside its swatch, the domain outline closer than ``outline_margin`` to the map's
+# edge. Elements not laid out (zero size) are skipped.
+_LAYOUT_PROBLEMS_JS = """outlineMargin => {
+  const problems = [];
+  const box = e => e.getBoundingClientRect();
+  const drawn = r => r.width > 0 && r.height > 0;
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  for (const figure of document.querySelectorAll('.bqplot.figure')) {
+    const svg = figure.querySelector('svg');
+    const title = figure.querySelector('.mainheading');
+    if (!svg || !title) continue;
+    const s = box(svg), t = box(title), name = title.textContent;
+    if (drawn(t) && (t.left < s.left - 0.5 || t.right > s.right + 0.5))
+      problems.push(`title '${name}' [${t.left}, ${t.right}] outside its figure [${s.left}, ${s.right}]`);
+    for (const axis of figure.querySelectorAll('g.axis')) {
+      const label = axis.querySelector('text.axislabel');
+      if (!label || !drawn(box(label))) continue;
+      const l = box(label);
+      if (l.left < s.left - 0.5 || l.right > s.right + 0.5 || l.top < s.top - 0.5 || l.bottom > s.bottom + 0.5)
+        problems.push(`axis label '${label.textContent}' of '${name}' outside its figure`);
+      for (const tick of axis.querySelectorAll('.tick text')) {
+        if (drawn(box(tick)) && overlap(l, box(tick)))
+          problems.push(`axis label '${label.textContent}' of '${name}' over tick label '${tick.textContent}'`);
+      }
+    }
+  }
+  for (const row of document.querySelectorAll('.map-legend .legend-row')) {
+    const swatch = box(row.querySelector('.legend-swatch')), label = box(row.querySelector('.legend-label'));
+    const text = row.innerText.trim();
+    if (Math.abs((swatch.top + swatch.bottom) / 2 - (label.top + label.bottom) / 2) > 2 || label.left < swatch.right)
+      problems.push(`legend label '${text}' not beside its swatch`);
+  }
+  for (const map of document.querySelectorAll('.domain-map')) {
+    const m = box(map);
+    if (!map.querySelector('.map-legend .legend-row')) problems.push('no legend rows (.map-legend .legend-row) on the map');
+    for (const outline of map.querySelectorAll('path.leaflet-interactive[stroke="#c0392b"]')) {
+      const o = box(outline);
+      const margin = Math.min(o.left - m.left, m.right - o.right, o.top - m.top, m.bottom - o.bottom);
+      if (margin < outlineMargin)
+        problems.push(`domain outline ${margin.toFixed(1)} px from the map's edge (${m.width} x ${m.height} px)`);
+    }
+  }
+  return problems;
+}"""
+#: Least distance (px) of the domain outline's drawn box from the map's edge: the map
+#: opens with every outline vertex 40 px inside (fit_view); the stroke is 2 px wide.
+OUTLINE_MARGIN_PX = 35
+
+
+def assert_layout(page) -> None:
+    """Fail if a title, axis label, legend row or the domain outline is drawn as the
+    screenshots once showed them (cut off, overlapping, misaligned, past the edge)."""
+    problems = page.evaluate(_LAYOUT_PROBLEMS_JS, OUTLINE_MARGIN_PX)
+    assert not problems, "Layout defects in the page:\n" + "\n".join(problems)

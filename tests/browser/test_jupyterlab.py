@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from .conftest import BrowserPage, LabServer
+from .conftest import BrowserPage, LabServer, assert_layout
 
 OPEN_TIMEOUT_MS = 60_000
 # Run All builds the small workshop project (about 10 s) before the widgets appear.
@@ -65,7 +65,11 @@ def test_dashboard_notebook_runs_in_jupyterlab(lab_server: LabServer, browser_pa
     page.screenshot(path=str(output_dir / "lab-rendered.png"))
     page.locator(".domain-map").screenshot(path=str(output_dir / "lab-map.png"))
     page.locator(".model-view").screenshot(path=str(output_dir / "lab-model.png"))
+    page.locator(".waveforms-view").screenshot(path=str(output_dir / "lab-waveforms.png"))
     browser_page.assert_no_errors()
+    # At the notebook's width (narrower than Voila's page): titles whole, the domain
+    # outline inside the map, the legend's labels beside their swatches.
+    assert_layout(page)
 
     # The map shows the small workshop's 24 stations and 3 events, as in Voila.
     strokes = page.evaluate("""() => Array.from(document.querySelectorAll('.domain-map path.leaflet-interactive'))

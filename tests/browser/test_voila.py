@@ -14,7 +14,7 @@ import time
 
 from fwi_widgets.project import Project
 
-from .conftest import BrowserPage, VoilaServer, open_dashboard
+from .conftest import BrowserPage, VoilaServer, assert_layout, open_dashboard
 
 # The small workshop: 24 stations, 3 events (all in the seed problem).
 N_STATIONS = 24
@@ -40,6 +40,18 @@ _MISFIT_MARKS_JS = """() => {
       .filter(p => (p.style.fill || '') === '%(rgb)s').length;
   return {n_lines: total.length, vertices: vertices, dots: dots};
 }""" % {"rgb": ACCEPTED_RGB}
+
+# In the trust-region radius figure: the pending-step diamonds (orange, "#ff7f0e") and the
+# trial dots of the line (bqplot draws a Lines' markers in its ".curve"), their vertical
+# centres (px, downwards).
+_RADIUS_MARKS_JS = """() => {
+  const figure = Array.from(document.querySelectorAll('.inversion-view .bqplot.figure'))
+      .find(f => (f.querySelector('.mainheading')?.textContent || '').startsWith('Trust-region radius'));
+  const centre = e => { const r = e.getBoundingClientRect(); return (r.top + r.bottom) / 2; };
+  const pending = Array.from(figure.querySelectorAll('path.dot')).filter(p => p.style.fill === 'rgb(255, 127, 14)');
+  const trials = Array.from(figure.querySelectorAll('.curve path.dot'));
+  return {pending: pending.length, trials: trials.length, pending_y: pending.map(centre), trial_y: trials.map(centre)};
+}"""
 
 _MAP_PATHS_JS = """() => Array.from(document.querySelectorAll('.domain-map path.leaflet-interactive'))
     .map(p => p.getAttribute('stroke'))"""
@@ -165,6 +177,11 @@ def test_dashboard_resume_runs_iteration_0(voila_server: VoilaServer, browser_pa
     browser_page.assert_no_errors()
 
     log = _log(page)
+    # The radius figure: the accepted trial's dot and the pending step's diamond (the
+    # status line's tr_radius, doubled by the decision) above it.
+    radius = page.evaluate(_RADIUS_MARKS_JS)
+    assert radius["pending"] == 1 and radius["trials"] == 1, radius
+    assert radius["pending_y"][0] < radius["trial_y"][0] - 10, radius
     # Iteration #1 is only added once a trial model was accepted.
     assert "Model update accepted." in log, log
     after = page.evaluate(_MISFIT_MARKS_JS)
@@ -251,6 +268,8 @@ def _click_a_station(page, voila_server: VoilaServer, output_dir) -> None:
     assert strokes.count(STATION_STROKE) == N_STATIONS - 1, strokes
     page.locator(".domain-map").screenshot(path=str(output_dir / "map-after-click.png"))
     page.locator(".waveforms-view").screenshot(path=str(output_dir / "waveforms-after-click.png"))
+    # With traces drawn (tick labels like "-2.5e-13") the y labels stay clear of the ticks.
+    assert_layout(page)
 
 
 # Kernel ids in Voila's log, in order.
