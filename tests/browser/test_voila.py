@@ -9,8 +9,12 @@ machine. The budget below (120 s) leaves room for a cold Numba cache in the job 
 """
 from __future__ import annotations
 
+import io
 import re
 import time
+
+import numpy as np
+from PIL import Image
 
 from fwi_widgets.project import Project
 
@@ -24,6 +28,13 @@ ITERATION_TIMEOUT_S = 120.0
 # Colours set by fwi_widgets.views (rgb of "#1f77b4", station outline "#333333", domain outline "#c0392b").
 ACCEPTED_RGB = "rgb(31, 119, 180)"
 STATION_STROKE, OUTLINE_STROKE, EVENT_STROKE = "#333333", "#c0392b", "#000000"
+# The map's land fill (fwi_widgets.views.domain) and sea: Leaflet's background, #ddd.
+LAND_RGB, SEA_RGB = (0xF2, 0xEF, 0xE9), (0xDD, 0xDD, 0xDD)
+# Places on the map as it opens, away from coasts, markers and the legend (the sea ones
+# in the Norwegian and Barents Seas lay in a band the old base map drew across the world).
+LAND_PLACES = {"Kansas": (-98.0, 39.0), "Yakutia": (125.0, 63.0), "Mongolia": (103.0, 46.0)}
+SEA_PLACES = {"Sargasso Sea": (-60.0, 30.0), "Hudson Bay": (-85.0, 59.0), "Norwegian Sea": (0.0, 71.2),
+              "Barents Sea": (40.0, 73.0)}
 
 # Vertices of the total-misfit line and the accepted-model dots in the misfit figure,
 # with the line's vertex coordinates (px; SVG y grows downwards).
@@ -147,6 +158,11 @@ def test_dashboard_resume_runs_iteration_0(voila_server: VoilaServer, browser_pa
     assert strokes.count(STATION_STROKE) == N_STATIONS, strokes
     assert strokes.count(OUTLINE_STROKE) == 1, strokes
     assert strokes.count(EVENT_STROKE) == N_EVENTS, strokes
+    # Land drawn in the land colour, sea in the sea colour (the base map once drew them
+    # inside out, with a band across the map at 71 N).
+    colours = _map_colours(page, voila_server, output_dir / "map.png")
+    assert {p: c[0] for p, c in colours.items()} == {**dict.fromkeys(LAND_PLACES, "land"),
+                                                     **dict.fromkeys(SEA_PLACES, "sea")}, colours
 
     # The model view shows iteration #0, whose model is the prior: its update map is one colour.
     assert "Model of iteration #0" in page.locator(".model-view").inner_text()
@@ -227,6 +243,14 @@ _CLICKABLE_STATIONS_JS = """stroke => Array.from(document.querySelectorAll('.dom
       const x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
       return {k: k, i: i, clear: document.elementFromPoint(x, y) === p};
     })"""
+# Centre of each station circle (px from the map's top left corner), in layer order.
+_STATION_CENTRES_JS = """stroke => {
+  const map = document.querySelector('.domain-map').getBoundingClientRect();
+  return Array.from(document.querySelectorAll('.domain-map path.leaflet-interactive'))
+    .filter(p => p.getAttribute('stroke') === stroke)
+    .map(p => { const r = p.getBoundingClientRect();
+                return [(r.left + r.right) / 2 - map.left, (r.top + r.bottom) / 2 - map.top]; });
+}"""
 # The station picked in the waveform view's Dropdown, its message and its trace's vertices.
 _WAVEFORMS_JS = """() => {
   const view = document.querySelector('.waveforms-view');
@@ -237,6 +261,33 @@ _WAVEFORMS_JS = """() => {
           message: view.querySelector('.widget-html-content')?.innerText || '',
           observed_vertices: observed.length ? (observed[0].getAttribute('d').match(/L/g) || []).length : 0};
 }"""
+
+
+def _map_colours(page, voila_server: VoilaServer, path) -> dict:
+    """Screenshot the map and read its colour (a 5 x 5 px median) at each place of
+    LAND_PLACES and SEA_PLACES, as "land" or "sea", whichever colour is nearer (the
+    domain outline's 5 % red tint leaves them apart)."""
+    page.locator(".domain-map").scroll_into_view_if_needed()
+    stations = Project.open_read_only(voila_server.project_dir).events.stations()
+    centres = np.array(page.evaluate(_STATION_CENTRES_JS, STATION_STROKE))
+    assert centres.shape == (N_STATIONS, 2), centres
+    # Web mercator: x is linear in longitude and y in ln(tan(pi/4 + lat/2)); the
+    # stations' centres fix both lines.
+    lons = np.array([s.longitude for s in stations])
+    mercator = np.log(np.tan(np.pi / 4 + np.radians([s.latitude for s in stations]) / 2))
+    fx, fy = np.polyfit(lons, centres[:, 0], 1), np.polyfit(mercator, centres[:, 1], 1)
+    image = np.asarray(Image.open(io.BytesIO(page.locator(".domain-map").screenshot(path=str(path)))).convert("RGB"))
+    scale = image.shape[1] / page.locator(".domain-map").bounding_box()["width"]  # device px per CSS px
+    found = {}
+    for place, (lon, lat) in {**LAND_PLACES, **SEA_PLACES}.items():
+        x = np.polyval(fx, lon) * scale
+        y = np.polyval(fy, np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))) * scale
+        i, j = round(y), round(x)
+        assert 2 <= i < image.shape[0] - 2 and 2 <= j < image.shape[1] - 2, (place, x, y, image.shape)
+        rgb = np.median(image[i - 2:i + 3, j - 2:j + 3].reshape(-1, 3), axis=0)
+        land, sea = (np.linalg.norm(rgb - np.array(c)) for c in (LAND_RGB, SEA_RGB))
+        found[place] = ("land" if land < sea else "sea", tuple(int(c) for c in rgb))
+    return found
 
 
 def _click_a_station(page, voila_server: VoilaServer, output_dir) -> None:

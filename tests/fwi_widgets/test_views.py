@@ -349,24 +349,51 @@ def test_land_topojson_decodes_to_closed_rings_with_land_where_land_is():
     polygons = land["features"][0]["geometry"]["coordinates"]
     with open(LAND_FILE) as f:
         topo = json.load(f)
-    assert len(polygons) == len(topo["objects"]["land"]["geometries"][0]["arcs"])
+    # Cut at the antimeridian: Vanua Levu (Fiji) and Eurasia (at Chukotka) are two polygons each.
+    assert len(polygons) == len(topo["objects"]["land"]["geometries"][0]["arcs"]) + 2
     rings = [ring for polygon in polygons for ring in polygon]
     assert all(ring[0] == ring[-1] and len(ring) >= 4 for ring in rings)
     lons = np.array([p[0] for ring in rings for p in ring])
     lats = np.array([p[1] for ring in rings for p in ring])
     assert lons.min() >= -180 and lons.max() <= 180 and lats.min() >= -90 and lats.max() <= 90
+    # Leaflet draws the rings flat: an edge across the antimeridian is a line across the
+    # whole map (world-atlas stitched its rings on the sphere; they drew bands at 65-71 N).
+    # Only an edge along a pole may span all longitudes.
+    for ring in rings:
+        wide = [(a, b) for a, b in zip(ring, ring[1:]) if abs(b[0] - a[0]) > 180]
+        assert all(abs(a[1]) == abs(b[1]) == 90 for a, b in wide), wide
+    # RFC 7946 winding: exteriors counter-clockwise, holes clockwise.
+    signed = [[_signed_area(ring) for ring in polygon] for polygon in polygons]
+    assert all(s[0] > 0 and all(h < 0 for h in s[1:]) for s in signed)
+    # Antarctica, the one polygon to reach a pole, is closed along it, not by a chord
+    # across the map: it spans all longitudes and covers about 6000 square degrees.
+    (antarctica,) = [polygon[0] for polygon in polygons if any(abs(p[1]) == 90 for p in polygon[0])]
+    assert min(p[1] for p in antarctica) == -90 and {-180, 180} <= {p[0] for p in antarctica}
+    assert 5000 < _signed_area(antarctica) < 7000
 
     def on_land(lon, lat):
-        # Holes (lakes, at 1:110m the Caspian) are later rings of a polygon: even-odd over all rings.
+        # Leaflet fills the layer as one path with the even-odd rule: holes (lakes, at
+        # 1:110m the Caspian) are later rings of a polygon; polygons must not overlap.
         return sum(_inside(lon, lat, ring) for polygon in polygons for ring in polygon) % 2 == 1
 
     for place, (lon, lat) in {"Paris": (2.35, 48.86), "Madrid": (-3.70, 40.42), "Cairo": (31.24, 30.04),
-                              "Reykjavik inland": (-20.0, 64.8)}.items():
+                              "Reykjavik inland": (-20.0, 64.8), "Germany": (10.0, 51.0), "Siberia": (100.0, 60.0),
+                              "Chukotka": (-175.0, 66.5), "Wrangel Island east": (-179.5, 71.2),
+                              "Wrangel Island west": (179.5, 71.2), "Fiji": (178.0, -17.8),
+                              "Vanua Levu east": (-179.9, -16.4), "Queen Maud Land": (0.0, -80.0),
+                              "South Pole": (0.0, -89.0)}.items():
         assert on_land(lon, lat), place
-    for place, (lon, lat) in {"mid-Atlantic": (-40.0, 30.0), "Ionian Sea": (19.0, 37.0), "Bay of Biscay": (-5.0, 45.5)}.items():
+    for place, (lon, lat) in {"mid-Atlantic": (-40.0, 30.0), "Ionian Sea": (19.0, 37.0), "Bay of Biscay": (-5.0, 45.5),
+                              "North Sea": (3.0, 56.0), "Norwegian Sea": (0.0, 71.2), "Bering Strait": (-170.0, 65.5),
+                              "Caspian Sea": (51.0, 42.0), "Southern Ocean": (0.0, -60.0)}.items():
         assert not on_land(lon, lat), place
     with pytest.raises(ValueError, match="valid names are \\['land'\\]"):
         topojson_to_geojson(topo, "countries")
+
+
+def _signed_area(ring):
+    """Shoelace area (square degrees) of a closed ring; positive when counter-clockwise."""
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:]))
 
 
 def test_views_never_import_the_engine():
