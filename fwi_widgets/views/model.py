@@ -15,6 +15,7 @@ import xarray as xr
 
 from .. import plotdata
 from ..state import InversionState
+from .waveforms import nice_ticks
 
 __all__ = ["ModelView", "heatmap", "set_heatmap"]
 
@@ -23,17 +24,33 @@ _PROFILE_COLOURS = {"prior": "#7f7f7f", "current": "#1f77b4", "true": "#d62728"}
 #: "-3000" (km) or "4040" (m/s) are about 45 px wide with the tick, and bqplot's default
 #: label offset (4ex) put the label on top of them.
 Y_MARGIN_PX, Y_LABEL_OFFSET_PX = 75, 55
+#: Most ticks of a colour bar. bqplot draws a vertical ColorAxis 200 px shorter than the
+#: plot area (75 px in a 360 px figure) and d3's default of about ten ticks put the
+#: labels (4150, 4100, ... 3850) on top of each other.
+COLOUR_TICKS = 5
 
 
 def heatmap(color_scale: bq.ColorScale, title: str) -> tuple[bq.Figure, bq.HeatMap]:
-    """An empty map figure (x, y in km) whose HeatMap uses ``color_scale``."""
+    """An empty map figure (x, y in km) whose HeatMap uses ``color_scale``.
+
+    The colour bar gets at most :data:`COLOUR_TICKS` round ticks whenever the scale's
+    range changes (none, so bqplot picks, while the scale has no range).
+    """
     sx, sy = bq.LinearScale(), bq.LinearScale()
+    colour_axis = bq.ColorAxis(scale=color_scale, side="right")
+
+    def colour_ticks(change=None) -> None:
+        ends = np.array([color_scale.min, color_scale.max], dtype=float)  # None: nan
+        colour_axis.tick_values = nice_ticks(ends, most=COLOUR_TICKS)
+
+    color_scale.observe(colour_ticks, names=["min", "max"])
+    colour_ticks()
     mark = bq.HeatMap(x=np.array([0.0, 1.0]), y=np.array([0.0, 1.0]), color=np.full((2, 2), np.nan),
                       scales={"x": sx, "y": sy, "color": color_scale})
     figure = bq.Figure(marks=[mark], title=title, layout=widgets.Layout(width="420px", height="360px"),
                        axes=[bq.Axis(scale=sx, label="x (km)"),
                              bq.Axis(scale=sy, side="left", label="y (km)", label_offset=f"{Y_LABEL_OFFSET_PX}px"),
-                             bq.ColorAxis(scale=color_scale, side="right")],
+                             colour_axis],
                        fig_margin={"top": 40, "bottom": 45, "left": Y_MARGIN_PX, "right": 80}, min_aspect_ratio=0.5)
     return figure, mark
 

@@ -132,6 +132,13 @@ class WaveformsView(widgets.VBox):
     def _y_axis(figure: bq.Figure) -> bq.Axis:
         return figure.axes[1]
 
+    def _show_axes(self, shown: bool) -> None:
+        for figure in (self.trace_figure, self.adjoint_figure):
+            for axis in figure.axes:
+                axis.visible = shown
+            if not shown:
+                self._y_axis(figure).tick_values = np.array([])
+
     def _draw(self, change=None) -> None:
         station, event = self.state.selected_station, self.event_dropdown.value
         project, problem = self.state.project, self.state.problem
@@ -166,9 +173,11 @@ class WaveformsView(widgets.VBox):
             for key in ("observed", "synthetic", "adjoint_source"):
                 self.marks[key].x, self.marks[key].y = empty, empty
             self.marks["window"].x, self.marks["window"].y = np.empty((0, 0)), np.empty((0, 0))
-            for figure in (self.trace_figure, self.adjoint_figure):
-                self._y_axis(figure).tick_values = np.array([])
+            # No axes on empty figures: bqplot's default 0-1 ticks ran into each other on
+            # the adjoint source's, and the message above says what to pick.
+            self._show_axes(False)
             return
+        self._show_axes(True)
         c = traces.components.index(component)
         for key in ("observed", "synthetic", "adjoint_source"):
             with self.marks[key].hold_sync():

@@ -11,6 +11,7 @@ import pytest
 from fwi_widgets import plotdata
 from fwi_widgets.project import store
 from fwi_widgets.views.gradients import SUM
+from fwi_widgets.views.model import COLOUR_TICKS
 from fwi_widgets.views.waveforms import Y_TICKS, nice_ticks
 
 from ._part4 import PROBLEM, SELECTED_EVENTS
@@ -60,6 +61,13 @@ def test_model_view_maps_share_scales_and_the_update_is_nonzero(iterated):
     view.profile_slider.value = float(maps["y"][ny // 3]) / 1e3
     np.testing.assert_allclose(view.marks["profile"].y[1], maps["current"].isel(y=ny // 3))
     np.testing.assert_allclose(view.marks["profile_line"].y, [view.profile_slider.value] * 2)
+    # Each colour bar has a few round ticks inside its scale's range (d3's ten or so ran
+    # into each other on the 75 px bar).
+    for figure in view.children[1].children:
+        (axis,) = [a for a in figure.axes if isinstance(a, bq.ColorAxis)]
+        ticks = np.asarray(axis.tick_values)
+        assert 2 <= ticks.size <= COLOUR_TICKS, ticks
+        assert axis.scale.min <= ticks.min() and ticks.max() <= axis.scale.max, (ticks, axis.scale.min, axis.scale.max)
 
 
 def test_gradient_view_switches_between_sum_events_and_preconditioned(iterated):
@@ -90,9 +98,15 @@ def test_waveform_view_follows_the_selected_station(iterated):
     view = iterated.viz.nb.waveforms(PROBLEM)
     state = iterated.viz.state(PROBLEM)
     assert view.traces is None
+    figures = (view.trace_figure, view.adjoint_figure)
+    # Before a station is picked the axes are hidden (bqplot's 0-1 ticks crowded the
+    # adjoint figure); the message says what to do.
+    assert not any(axis.visible for figure in figures for axis in figure.axes)
+    assert "Click a station on the map" in view.message.value
     stations = [s.name for s in iterated.events.stations()]
     state.selected_station = stations[0]
     assert view.station_dropdown.value == stations[0] and view.iteration == 0
+    assert all(axis.visible for figure in figures for axis in figure.axes)
     n_t = view.traces.time.size
     first = {k: np.array(view.marks[k].y) for k in ("observed", "synthetic", "adjoint_source")}
     assert all(v.shape == (n_t,) for v in first.values())
