@@ -448,6 +448,7 @@ class InversionState(HasTraits):
                 finished = self.project.inversions.iterate(
                     self.problem, timeout_in_seconds=timeout_in_seconds,
                     ping_interval_in_seconds=ping_interval_in_seconds, n_iterations=n_iterations,
+                    progress=False,  # the widgets show the tasks; a bar would land in the widget's log
                 )
                 if not finished and any(t["status"] == "failed" for t in self.tasks):
                     self.error = "Jobs failed; see the task table and the log, then resume with retry."

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..execution import get_site
 from .iteration import DONE, FAILED, Iteration
+from .progress import TaskProgress, write_mode
 
 __all__ = ["Inversions", "configure_logging"]
 
@@ -32,7 +33,8 @@ class _CurrentStdout(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stdout.write(self.format(record) + "\n")
+            with write_mode():  # keeps iterate's progress bar whole in a terminal
+                sys.stdout.write(self.format(record) + "\n")
         except Exception:  # noqa: BLE001 - logging must never break the workflow
             self.handleError(record)
 
@@ -132,36 +134,50 @@ class Inversions:
             return it, outcome
 
     def iterate(self, inverse_problem_configuration: str, timeout_in_seconds: float | None = None,
-                ping_interval_in_seconds: float = 1.0, n_iterations: int = 1, retry_failed: bool = False) -> bool:
+                ping_interval_in_seconds: float = 1.0, n_iterations: int = 1, retry_failed: bool = False,
+                progress: bool = True) -> bool:
         """Run ``n_iterations`` complete iterations (default one), waiting for jobs between
         steps. Returns True when they are complete; False if ``timeout_in_seconds`` passes
-        first (jobs keep running: call it again) or jobs failed (see the log)."""
+        first (jobs keep running: call it again) or jobs failed (see the log).
+
+        With ``progress`` (the default), a ``tqdm.auto`` bar shows the finished jobs of the
+        task being waited for, one bar per task; the widgets' background iterate passes
+        False (its log is the widget's).
+        """
         name = inverse_problem_configuration
         start = time.monotonic()
         target = self._current(name).number + n_iterations
         announced = None
-        while True:
-            it = self._current(name)
-            if it.number >= target or it.stage == "completed":
-                return True
-            it, outcome = self._step(name, retry_failed, announce=announced != it.number)
-            announced = it.number
-            if outcome == DONE:
-                continue
-            if outcome == FAILED:
-                return False
-            if timeout_in_seconds is not None and time.monotonic() - start > timeout_in_seconds:
-                log.info(f"The timeout of {timeout_in_seconds} s has passed; jobs keep running. Call iterate or resume again.")
-                return False
-            self._wait(it, ping_interval_in_seconds)
+        bar = TaskProgress(enabled=progress)
+        try:
+            while True:
+                it = self._current(name)
+                if it.number >= target or it.stage == "completed":
+                    return True
+                it, outcome = self._step(name, retry_failed, announce=announced != it.number)
+                announced = it.number
+                bar.update(it)
+                if outcome == DONE:
+                    continue
+                if outcome == FAILED:
+                    return False
+                if timeout_in_seconds is not None and time.monotonic() - start > timeout_in_seconds:
+                    log.info(f"The timeout of {timeout_in_seconds} s has passed; jobs keep running. "
+                             "Call iterate or resume again.")
+                    return False
+                self._wait(it, ping_interval_in_seconds, bar)
+        finally:
+            bar.close()
 
-    def _wait(self, it: Iteration, seconds: float) -> None:
-        ids = it.running_job_ids()
-        sites = {j.get("site") for t in it.record["tasks"].values() for j in list(t.get("jobs", {}).values()) + [t]
-                 if isinstance(j, dict) and j.get("status") == "submitted" and j.get("site")}
+    def _wait(self, it: Iteration, seconds: float, bar: TaskProgress | None = None) -> None:
+        """Wait up to ``seconds`` for the running jobs, one by one, so ``bar`` moves as each finishes."""
+        running = it.running_jobs()
         deadline = time.monotonic() + seconds
-        for name in sites:
-            remaining = max(0.0, deadline - time.monotonic())
-            get_site(name).wait(ids, timeout=remaining)
-        if not sites:
+        for site_name, job_id in running:
+            # False before the deadline: a job its site does not know (the next step submits it again).
+            if not get_site(site_name).wait([job_id], timeout=max(0.0, deadline - time.monotonic())):
+                break
+            if bar is not None:
+                bar.update(it)
+        if not running:
             time.sleep(seconds)

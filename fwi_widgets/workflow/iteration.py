@@ -219,10 +219,22 @@ class Iteration:
         jobs = self.record["tasks"][task]["jobs"]
         return {e: store.read_json(self.paths.job_result(self.problem, self.number, j["folder"])) for e, j in jobs.items()}
 
-    def running_job_ids(self) -> list[str]:
-        return [j["job_id"] for t in self.record["tasks"].values() for j in t.get("jobs", {}).values()
-                if j["status"] == "submitted"] + [t["job_id"] for t in self.record["tasks"].values()
-                                                   if "job_id" in t and t.get("status") == "submitted"]
+    def running_jobs(self) -> list[tuple[str, str]]:
+        """``(site name, job id)`` of every job the record has as submitted, in issue order."""
+        return [(job["site"], job["job_id"]) for task in self.record["tasks"].values()
+                for job in list(task.get("jobs", {}).values()) + [task]
+                if job.get("status") == "submitted" and job.get("site") and job.get("job_id")]
+
+    def task_progress(self, task: str) -> tuple[int, int]:
+        """``(n_done, n_jobs)`` of one task: its jobs whose ``result.json`` is on disk, and all its jobs.
+
+        Read from disk, so it counts jobs that finished since the last resume step too.
+        """
+        record = self.record["tasks"][task]
+        jobs = list(record.get("jobs", {}).values()) if "jobs" in record else [record]
+        done = sum(1 for job in jobs
+                   if job.get("folder") and self.paths.job_result(self.problem, self.number, job["folder"]).exists())
+        return done, len(jobs)
 
     # --- stages ---------------------------------------------------------------------------------
     def _misfit_and_gradient(self, retry_failed) -> str:
