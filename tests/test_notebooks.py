@@ -7,6 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.mark.parametrize("name", ["engine_demo.ipynb", "workshop_inversion.ipynb"])
@@ -23,3 +24,7 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         assert "Launched adjoint simulations for 3 events" in outputs
         assert "Adding new iteration #4." in outputs
         assert "iteration 4: correlation" in outputs
+        # The live views render as widgets (what a class sees beside the Part 4 cells).
+        for view in ("inversion", "domain", "model", "gradients", "waveforms"):
+            cell = next(c for c in nb.cells if f"p.viz.nb.{view}(" in c.source)
+            assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), (view, cell.outputs)
