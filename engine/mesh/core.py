@@ -2,9 +2,9 @@
 
 A mesh is a list of elements, each carrying its own GLL points (a tensor-product grid of
 ``order + 1`` points per dimension), plus a global numbering that merges the points that
-neighbouring elements share. Everything else (geometry factors, side sets, element
-colours for race-free parallel assembly) is derived here once, so the physics kernels
-see plain arrays. 2D elements are quadrilaterals indexed ``[e, j, i]`` (i along the first
+neighbouring elements share. Everything else (geometry factors, side sets) is derived
+here once, so the physics kernels see plain arrays (how threads split the elements
+without write conflicts is ``engine.physics._blocks``). 2D elements are quadrilaterals indexed ``[e, j, i]`` (i along the first
 reference axis xi, j along eta); hexahedra (3D) follow as ``[e, k, j, i]``.
 """
 from __future__ import annotations
@@ -39,8 +39,6 @@ class Mesh:
     jacobian : (n_elements, ...) float64, determinant of ``d x / d xi`` (positive).
     side_sets : name -> (n_faces, 2) int64 array of (element, local face).
     absorbing : names of the side sets that carry absorbing boundaries.
-    colours : tuple of int32 arrays; elements of one colour share no global point, so
-        a parallel loop over one colour can scatter without races.
     axis_names : names of the coordinates, e.g. ("x", "z") or ("x", "y") for map view.
     """
 
@@ -53,7 +51,6 @@ class Mesh:
     jacobian: np.ndarray
     side_sets: dict
     absorbing: tuple
-    colours: tuple
     axis_names: tuple = ("x", "z")
     _tree: object = field(default=None, repr=False)
 
@@ -396,30 +393,11 @@ def _global_numbering(coordinates: np.ndarray) -> tuple:
     return ibool, global_coords
 
 
-def _colour_elements(ibool: np.ndarray, n_global: int) -> tuple:
-    """Greedy colouring: elements of one colour share no global point."""
-    n_elem = ibool.shape[0]
-    flat = ibool.reshape(n_elem, -1)
-    rows = np.repeat(np.arange(n_elem), flat.shape[1])
-    incidence = sp.csr_matrix((np.ones(flat.size, dtype=np.int8), (rows, flat.ravel())), shape=(n_elem, n_global))
-    adjacency = (incidence @ incidence.T).tocsr()
-    colour = np.full(n_elem, -1, dtype=np.int64)
-    for e in range(n_elem):
-        neighbours = adjacency.indices[adjacency.indptr[e]:adjacency.indptr[e + 1]]
-        used = set(colour[neighbours].tolist())
-        c = 0
-        while c in used:
-            c += 1
-        colour[e] = c
-    return tuple(np.nonzero(colour == c)[0].astype(np.int32) for c in range(colour.max() + 1))
-
-
 def build_mesh(coordinates: np.ndarray, rule: GLL, side_sets: dict, absorbing=(), axis_names=("x", "z")) -> Mesh:
-    """Derive numbering, geometry and colours from per-element GLL coordinates."""
+    """Derive numbering and geometry from per-element GLL coordinates."""
     coordinates = np.ascontiguousarray(coordinates, dtype=np.float64)
     det, inv = _geometry(coordinates, rule)
     ibool, global_coords = _global_numbering(coordinates)
-    colours = _colour_elements(ibool, len(global_coords))
     unknown = [name for name in absorbing if name not in side_sets]
     if unknown:
         raise ValueError(
@@ -437,6 +415,5 @@ def build_mesh(coordinates: np.ndarray, rule: GLL, side_sets: dict, absorbing=()
         jacobian=det,
         side_sets=dict(side_sets),
         absorbing=tuple(absorbing),
-        colours=colours,
         axis_names=tuple(axis_names),
     )

@@ -18,12 +18,6 @@ def test_global_numbering_and_area(mesh):
     np.testing.assert_allclose(mesh.global_coordinates[mesh.ibool], mesh.coordinates, atol=1e-9)
 
 
-def test_colours_share_no_point(mesh):
-    for colour in mesh.colours:
-        pts = mesh.ibool[colour].reshape(len(colour), -1)
-        assert len(np.unique(pts)) == pts.size
-
-
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 7])
 def test_block_schedule_runs_every_element_once_and_parallel_tasks_share_no_point(n_threads):
     from engine.physics._blocks import ElementBlocks
