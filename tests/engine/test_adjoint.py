@@ -140,25 +140,32 @@ def test_checkpointing_gives_the_full_storage_gradient_with_bounded_memory(mesh)
 
 
 def test_decimated_storage_error_is_measured_and_small(mesh):
-    """Decimated storage samples the time integral of the kernels every s-th step (a
-    rectangle rule). Its error depends on how many steps resolve the shortest period:
-    here a 6 Hz Ricker (energy to ~15 Hz) with dt ~ 3.3 ms, i.e. ~20 steps per period."""
+    """Decimated storage samples the adjoint's sums over time (products of the forward
+    and adjoint fields, the mass and damping terms summed by parts) every s-th step.
+    The sampled sum of a band-limited product is exact up to aliasing, so the error stays
+    tiny until s dt nears a quarter of the shortest period, then grows fast. Here a 6 Hz
+    Ricker (energy to ~15 Hz), dt 1.9 ms: 35 steps per 15 Hz period."""
     model = _model(mesh, "iso")
     src = engine.Source.moment_tensor((430.0, -310.0), ((1e10, 3e9), (3e9, -5e9)), engine.stf.ricker(6.0))
     rec = engine.Receivers(RECEIVERS)
     exact_sim = engine.simulate(mesh, model, [src], rec, end_time=0.6, physics="elastic", keep_forward=True)
-    _, adj = engine.misfit.l2(exact_sim.seismograms * 0.7, exact_sim.seismograms, taper_fraction=0.0)
-    exact = engine.gradient(exact_sim, adj)
     errors = {}
-    for interval in (1, 2, 4):
-        sim = engine.simulate(mesh, model, [src], rec, end_time=0.6, physics="elastic",
-                              keep_forward=engine.StoragePolicy(mode="decimated", sampling_interval=interval))
-        approx = engine.gradient(sim, adj)
-        errors[interval] = max(np.linalg.norm(approx[p] - exact[p]) / np.linalg.norm(exact[p]) for p in model)
-        assert sim.forward.nbytes <= (sim.n_steps // interval + 2) * mesh.n_global * 2 * 8
-    print("decimated gradient relative errors:", {k: f"{v:.2e}" for k, v in errors.items()})
-    assert errors[1] < 1e-13  # interval 1 is the exact gradient
-    assert errors[2] < 0.01 and errors[4] < 0.15 and errors[2] < errors[4]  # measured 2.7e-3 and 9.9e-2
+    for taper in (0.05, 0.0):
+        _, adj = engine.misfit.l2(exact_sim.seismograms * 0.7, exact_sim.seismograms, taper_fraction=taper)
+        exact = engine.gradient(exact_sim, adj)
+        for interval in (1, 2, 4, 8):
+            sim = engine.simulate(mesh, model, [src], rec, end_time=0.6, physics="elastic",
+                                  keep_forward=engine.StoragePolicy(mode="decimated", sampling_interval=interval))
+            approx = engine.gradient(sim, adj)
+            errors[taper, interval] = max(np.linalg.norm(approx[p] - exact[p]) / np.linalg.norm(exact[p]) for p in model)
+            assert sim.forward.nbytes <= (sim.n_steps // interval + 2) * mesh.n_global * 2 * 8
+    print("decimated gradient relative errors (taper, interval):", {k: f"{v:.1e}" for k, v in errors.items()})
+    assert errors[0.05, 1] < 1e-13 and errors[0.0, 1] < 1e-13  # interval 1 is the exact gradient
+    # Measured: tapered adjoint source 1.4e-6, 1.0e-5, 4.8e-3 at s = 2, 4, 8; untapered (its
+    # onset at the end time is broadband) 3.7e-4, 7.0e-4, 8.6e-2. Bounds 3-7x above.
+    assert errors[0.05, 2] < 1e-5 and errors[0.05, 4] < 5e-5 and errors[0.05, 8] < 2e-2
+    assert errors[0.0, 2] < 2e-3 and errors[0.0, 4] < 3e-3
+    assert errors[0.05, 2] < errors[0.05, 4] < errors[0.05, 8]
 
 
 def test_gradient_needs_the_forward_and_a_matching_adjoint_source(mesh):
