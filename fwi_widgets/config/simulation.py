@@ -60,6 +60,12 @@ class SimulationConfiguration(Configuration):
     The element size is ``v_min * min_period / elements_per_wavelength`` with ``v_min``
     the slowest velocity of the model; the source time function is a step band-passed
     to the period band (``engine.stf.filtered_heaviside``).
+
+    ``forward_wavefield_sampling_interval`` s > 1 keeps the forward wavefield of gradient
+    runs every s-th time step only (``engine.StoragePolicy(mode="decimated")``): s times
+    less memory and a cheaper adjoint, for a gradient that is no longer exact but close
+    while s dt stays below ~1/8 of the minimum period (relative error ~1e-5 at 35 steps
+    per period and s = 4; see ``engine.adjoint``). 1 (default) is the exact gradient.
     """
 
     name: str
@@ -73,6 +79,7 @@ class SimulationConfiguration(Configuration):
     absorbing_sides: tuple = ("left", "right", "bottom", "top")
     sponge_width_in_wavelengths: float = 1.0
     precision: str = "float64"
+    forward_wavefield_sampling_interval: int = 1
 
     def __post_init__(self):
         name_string(self.name, "simulation configuration name")
@@ -95,6 +102,13 @@ class SimulationConfiguration(Configuration):
             choice("absorbing_sides", s, ["left", "right", "bottom", "top"])
         positive("sponge_width_in_wavelengths", self.sponge_width_in_wavelengths, allow_zero=True)
         choice("precision", self.precision, ["float64", "float32"])
+        interval = self.forward_wavefield_sampling_interval
+        if isinstance(interval, bool) or not isinstance(interval, (int, np.integer)) or interval < 1:
+            raise ValueError(
+                f"The 'forward_wavefield_sampling_interval' parameter must be an integer >= 1 (1 keeps every time step "
+                f"for the exact gradient; 2-4 keep every 2nd-4th step), but {interval!r} was given."
+            )
+        object.__setattr__(self, "forward_wavefield_sampling_interval", int(interval))
 
     @property
     def engine_physics(self) -> str:

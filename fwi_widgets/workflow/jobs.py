@@ -46,9 +46,11 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     model = disc.model_from_dataset(d.mesh, store.read_netcdf(model_path))
     source, source_xy = disc.source_for(p, spec["event"], d.physics, sim_cfg)
     receivers = disc.receivers_for(p)
+    keep_forward = bool(spec["gradient"])
+    if keep_forward and sim_cfg.forward_wavefield_sampling_interval > 1:
+        keep_forward = engine.StoragePolicy(mode="decimated", sampling_interval=sim_cfg.forward_wavefield_sampling_interval)
     sim = engine.simulate(d.mesh, model, [source], receivers, end_time=sim_cfg.end_time_in_seconds, physics=d.physics,
-                          dt=d.dt, precision=sim_cfg.precision, keep_forward=bool(spec["gradient"]),
-                          sponge_width=d.sponge_width)
+                          dt=d.dt, precision=sim_cfg.precision, keep_forward=keep_forward, sponge_width=d.sponge_width)
     _injected_failure(job_dir, spec)
     origin = UTCDateTime(p.events.get(spec["event"]).origin_time)
     observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms, origin)

@@ -12,14 +12,14 @@ SELECTED_EVENTS = [
 ]
 
 
-def add_problem(p, site="local", name=PROBLEM, initial_trust_region_linf=0.02, misfit=None):
+def add_problem(p, site="local", name=PROBLEM, initial_trust_region_linf=0.02, misfit=None, prior_model=None):
     from fwi_widgets import namespace as sn
 
     p += sn.InverseProblemConfiguration(
         name=name,
         events=SELECTED_EVENTS,
         misfit_configuration=misfit or f"tf_phase_misfit_{PERIOD_BAND}",
-        prior_model=f"initial_model_{PERIOD_BAND}",
+        prior_model=prior_model or f"initial_model_{PERIOD_BAND}",
         mapping=sn.Mapping(
             scaling="relative_deviation_from_prior",
             inversion_parameters=["VS"],

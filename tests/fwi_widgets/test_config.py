@@ -208,6 +208,13 @@ def test_unknown_simulation_choices_list_valid_ones(field, value, valid):
     assert all(f"'{v}'" in str(error.value) for v in valid)
 
 
+@pytest.mark.parametrize("interval", [0, -2, 2.5, True, "2"])
+def test_forward_wavefield_sampling_interval_must_be_a_positive_integer(interval):
+    with pytest.raises(ValueError, match="'forward_wavefield_sampling_interval' parameter must be an integer >= 1"):
+        sn.SimulationConfiguration(name="s", model="m", min_period_in_seconds=70.0, max_period_in_seconds=120.0,
+                                   end_time_in_seconds=1200.0, forward_wavefield_sampling_interval=interval)
+
+
 def test_unknown_scaling_and_reference_model_list_valid_ones():
     with pytest.raises(ValueError, match=r"'relative_deviation_from_prior'"):
         sn.Mapping(scaling="relative")
@@ -261,7 +268,8 @@ ROUND_TRIP = {
     "SimulationConfiguration": sn.SimulationConfiguration(
         name="initial_model_70_120_seconds", model="prior", min_period_in_seconds=70.0, max_period_in_seconds=120.0,
         end_time_in_seconds=1200.0, physics="membrane", elements_per_wavelength=1.5, tensor_order=4,
-        absorbing_sides=["left", "right"], sponge_width_in_wavelengths=1.5, precision="float32"),
+        absorbing_sides=["left", "right"], sponge_width_in_wavelengths=1.5, precision="float32",
+        forward_wavefield_sampling_interval=3),
     "MisfitConfiguration": sn.MisfitConfiguration(
         name="tf_phase_misfit_70_120_seconds", simulation_configuration="initial_model_70_120_seconds",
         min_period_in_seconds=70.0, max_period_in_seconds=120.0, misfit_function="tf_phase",
