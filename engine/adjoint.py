@@ -263,7 +263,7 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
     op: WaveOperator = sim.operator
     dt, n = sim.dt, sim.n_steps
     samples = _displacement_adjoint_samples(sim, adjoint_source)  # dJ/d(u-record)^k, (n_rec, n_comp, N+1)
-    rec = ReceiverTerms.build(sim.receivers, sim.mesh, op.dtype)
+    rec = sim.receiver_terms or ReceiverTerms.build(sim.receivers, sim.mesh, op.dtype)
     nc, n_rec = op.n_components, len(rec.nodes)
     # The adjoint "source" l at reversed step m is dJ/dd^{N-m} / dt^2 on receiver weights.
     weights = np.zeros((n_rec * nc, rec.nodes.shape[1], nc), dtype=op.dtype)
@@ -281,7 +281,9 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
     corr = np.zeros((len(damp_idx), nc), op.dtype)
     vel_before = np.zeros_like(corr)
     sens = op.new_sensitivity()
-    mass_sum = np.zeros(lam.size)  # sum_k u^k (v_new - v_old)^k per point and component
+    # sum_k u^k (v_new - v_old)^k per point and component, in the run's precision like
+    # `sens` (float32 halves this read-modify-write stream; float64 runs stay exact).
+    mass_sum = np.zeros(lam.size, op.dtype)
     damp_sum = np.zeros((len(damp_idx), nc, nc))  # sum_k (v_new + v_old)^k u^k^T at damped points
     dt_typed = op.dtype(dt)
     flat = (lam.reshape(-1), vel.reshape(-1), klam.reshape(-1), arrays["minv_dt"].reshape(-1))
@@ -311,7 +313,7 @@ def gradient(sim, adjoint_source, parameters=None) -> dict[str, np.ndarray]:
     # l^{k+1} - 2 l^k + l^{k-1} = dt (v_new - v_old) and l^{k-1} - l^{k+1} = dt (v_new + v_old).
     # Decimated: each sampled step stands for `interval` steps (the ends weighted in u^k).
     sens *= interval
-    mass_term = (dt * interval) * mass_sum.reshape(lam.shape).sum(axis=1)
+    mass_term = (dt * interval) * mass_sum.reshape(lam.shape).sum(axis=1, dtype=np.float64)
     return _chain_rule(op, sens, mass_term, (dt * interval) * damp_sum, damp_idx, dt, parameters)
 
 
@@ -382,27 +384,21 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
     jw = mesh.quadrature_weights()
     g_mass = -mass_term[mesh.ibool] * jw
     # Damping C: Stacey blocks w * Z(coeff, mass, n) per face point, plus the sponge 2 d M.
-    row = {int(g): b for b, g in enumerate(damp_idx)}
     h = 1e-30
-    for side in mesh.absorbing:
-        for e, f in mesh.side_sets[side]:
-            e, f = int(e), int(f)
-            nodes, w, normals = mesh.face_geometry(e, f)
-            j, i = mesh.face_points(f)
-            keep = [q for q, g in enumerate(nodes) if int(g) in row]
-            if not keep:
-                continue
-            s = damp_term[[row[int(nodes[q])] for q in keep]]  # (n, nc, nc)
-            coeff = op.coefficients[e][:, j[keep], i[keep]].T.astype(complex)
-            mass = op.mass_density[e][j[keep], i[keep]].astype(complex)
-            factor = -0.5 * dt * w[keep]
-            for c in range(coeff.shape[1]):
-                pert = coeff.copy()
-                pert[:, c] += 1j * h
-                dz = physics.impedance(pert, mass, normals[keep]).imag / h
-                g_coeff[e, c, j[keep], i[keep]] += factor * np.einsum("pab,pab->p", s, dz)
-            dz = physics.impedance(coeff, mass + 1j * h, normals[keep]).imag / h
-            g_mass[e, j[keep], i[keep]] += factor * np.einsum("pab,pab->p", s, dz)
+    faces = _absorbing_face_points(mesh, damp_idx)
+    if faces is not None:
+        e, j, i, rows, w, normals = faces
+        s = damp_term[rows]  # (n, nc, nc)
+        coeff = op.coefficients[e, :, j, i].astype(complex)  # (n, n_coeff)
+        mass = op.mass_density[e, j, i].astype(complex)
+        factor = -0.5 * dt * w
+        for c in range(coeff.shape[1]):
+            pert = coeff.copy()
+            pert[:, c] += 1j * h
+            dz = physics.impedance(pert, mass, normals).imag / h
+            np.add.at(g_coeff, (e, c, j, i), factor * np.einsum("pab,pab->p", s, dz))
+        dz = physics.impedance(coeff, mass + 1j * h, normals).imag / h
+        np.add.at(g_mass, (e, j, i), factor * np.einsum("pab,pab->p", s, dz))
     if np.any(op.sponge):
         trace = np.zeros(mesh.n_global)
         trace[damp_idx] = np.einsum("paa->p", damp_term)
@@ -420,6 +416,23 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
         dmass = np.asarray(physics.mass_density(pert)).imag / h
         out[p] = np.einsum("ecji,ecji->eji", g_coeff, dcoeff) + g_mass * dmass
     return out
+
+
+def _absorbing_face_points(mesh, damp_idx):
+    """Every point of every absorbing face that has a damping block, stacked:
+    (element, j, i, row in damp_idx, quadrature weight, outward normal), or None."""
+    row = np.full(mesh.n_global, -1, dtype=np.int64)
+    row[damp_idx] = np.arange(len(damp_idx))
+    parts = []
+    for side in mesh.absorbing:
+        for e, f in mesh.side_sets[side]:
+            nodes, w, normals = mesh.face_geometry(int(e), int(f))
+            j, i = mesh.face_points(int(f))
+            keep = row[nodes] >= 0
+            parts.append((np.full(keep.sum(), int(e)), j[keep], i[keep], row[nodes[keep]], w[keep], normals[keep]))
+    if not parts:
+        return None
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def volumetric_kernel(grad: np.ndarray, mesh) -> np.ndarray:

@@ -69,6 +69,7 @@ class Simulation:
     final_state: WavefieldState
     forward: object = None
     info: dict = field(default_factory=dict)
+    receiver_terms: object = field(default=None, repr=False)  # ReceiverTerms, reused by the adjoint
 
     @property
     def times(self) -> np.ndarray:
@@ -184,6 +185,7 @@ def simulate(
         final_state=state,
         forward=forward,
         info={"precision": np.dtype(dtype).name},
+        receiver_terms=rec,
     )
 
 
