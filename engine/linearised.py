@@ -17,6 +17,7 @@ import xarray as xr
 
 from . import _stepping_kernels as sk
 from .operator import WaveOperator
+from .physics._kernels import NO_SENSITIVITY
 from .receivers import ReceiverTerms
 
 __all__ = ["born"]
@@ -64,7 +65,7 @@ def born(sim, dm: dict) -> xr.DataArray:
         u_prev, u_now, u_next = fwd.field(step - 1), fwd.field(step), fwd.field(step + 1)
         op.stiffness(du, ku)
         physics.kernel(u_now, scatter, b.ibool, b.count, b.schedule, op.geom, d_material, op.dmat,
-                       op._no_field, op._no_sens, False, b.points)
+                       op._no_field, op._no_sens, NO_SENSITIVITY, b.points)
         bracket = scatter + (d_mass / dt**2)[:, None] * (u_next - 2 * u_now + u_prev)
         if len(damp_nodes):
             diff = (u_next - u_prev)[damp_nodes]

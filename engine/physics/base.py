@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Model
+from ._kernels import SENSITIVITY
 
 __all__ = ["Physics", "register", "get", "available"]
 
@@ -35,6 +36,8 @@ class Physics:
     kernel_material : ``(coefficients, mesh) -> material`` the kernel takes (the scalar
         kernel takes the reference metric; identity for the vector kernel).
     dirichlet_free_surface : True where the free surface is p = 0 (acoustic).
+    sensitivity_mode : ``(model) -> int``, what the kernel accumulates for the adjoint
+        (``_kernels.SENSITIVITY``, or ``ISOTROPIC_SENSITIVITY`` for isotropic P-SV models).
     """
 
     name: str
@@ -51,6 +54,7 @@ class Physics:
     dirichlet_free_surface: bool = False
     description: str = ""
     kernel_material: Callable = staticmethod(lambda coefficients, mesh: coefficients)
+    sensitivity_mode: Callable = staticmethod(lambda model: SENSITIVITY)
 
     @property
     def n_components(self) -> int:

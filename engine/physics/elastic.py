@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import vector_stiffness
+from ._kernels import ISOTROPIC_SENSITIVITY, SENSITIVITY, vector_stiffness
 from .base import Physics, register, velocity_range
 
 _ISO = ("vp", "vs", "rho")
@@ -75,5 +75,7 @@ ELASTIC = register(
         min_velocity=lambda m: velocity_range(m, ["vs"] if "vs" in m else ["vsv"])[0],
         kernel=vector_stiffness,
         description=__doc__,
+        # An isotropic model moves its coefficients only as (lambda, mu): half the accumulators.
+        sensitivity_mode=lambda m: ISOTROPIC_SENSITIVITY if all(n in m for n in _ISO) else SENSITIVITY,
     )
 )
