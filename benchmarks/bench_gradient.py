@@ -4,7 +4,9 @@ forward, on the SPECFEM2D reference case (elastic, 100 x 100 elements, order 4).
     .venv/bin/python benchmarks/bench_gradient.py                 # the default set (~5 min)
     .venv/bin/python benchmarks/bench_gradient.py --steps 200 --elements 30   # smoke run
 
-Each configuration runs in a fresh interpreter (thread count fixed, peak RSS its own).
+Each configuration runs in a fresh interpreter (thread count fixed, peak RSS its own);
+inside it each phase runs ``--repeat`` times, interleaved, and the best counts.
+Decimated storage also reports its gradient's relative error against the exact one.
 Prints a table and writes JSON (``--out``, default benchmarks/results/gradient.json).
 SPECFEM2D needs 4.0x a forward for a gradient on this machine kind (NUMERICS.md).
 """
