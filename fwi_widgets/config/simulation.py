@@ -65,7 +65,8 @@ class SimulationConfiguration(Configuration):
     runs every s-th time step only (``engine.StoragePolicy(mode="decimated")``): s times
     less memory and a cheaper adjoint, for a gradient that is no longer exact but close
     while s dt stays below ~1/8 of the minimum period (relative error ~1e-5 at 35 steps
-    per period and s = 4; see ``engine.adjoint``). 1 (default) is the exact gradient.
+    per period and s = 4; ~1e-4 (VS) to 1e-3 (RHO) at s dt ~ T/5; see ``engine.adjoint``).
+    1 (default) is the exact gradient.
     """
 
     name: str
