@@ -208,3 +208,20 @@ def test_isotropic_sensitivity_shortcut_gives_the_general_gradient(mesh):
     vti = engine.simulate(mesh, _model(mesh, "vti"), [_source("elastic")], engine.Receivers(RECEIVERS), end_time=0.01,
                           physics="elastic", keep_forward=True)
     assert vti.operator._sensitivity_mode == SENSITIVITY
+
+
+def test_sample_weights_are_ones_when_exact_and_a_trapezoid_rule_when_decimated():
+    """The adjoint's sums over time: every step with weight 1 at interval 1; decimated,
+    the top step plus the multiples of s with trapezoid weights (the half step of the
+    Euler-Maclaurin formula at the top, u^0 = 0 at the bottom), which sum a linear
+    sequence exactly."""
+    from engine.adjoint import _sample_weights
+
+    assert _sample_weights(10, 1) == {k: 1.0 for k in range(1, 11)}
+    w = _sample_weights(10, 4)
+    assert w == {10: 1.5, 8: 3.0, 4: 4.0}
+    for n, s in ((315, 4), (2000, 5), (17, 3)):
+        w = _sample_weights(n, s)
+        assert set(w) == {n} | set(range(s, n + 1, s))
+        linear = sum(k * wk for k, wk in w.items())  # = sum_{k=1}^{n} k
+        assert abs(linear - n * (n + 1) / 2) < 1e-9
