@@ -30,6 +30,8 @@ the sums over n above are then sampled every s-th step (trapezoid weights). Each
 of products of two band-limited time series, so sampling is nearly exact while s dt stays
 well below the shortest period: measured relative errors 1e-6 (s = 2) and 1e-5 (s = 4) at
 ~35 steps per shortest period, 5e-3 at s = 8 (tests/engine/test_adjoint.py).
+The stores' buffers come from ``engine.storage_buffers``, which keeps a dead store's
+mapped pages for the next gradient of a worker.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from numba import prange
 
 from ._jit import kernel, parallel_kernel
 from . import _stepping_kernels as sk
+from . import storage_buffers
 from .operator import WaveOperator
 from .receivers import ReceiverTerms
 from .sources import SourceTerms
@@ -98,9 +101,9 @@ class ForwardStore:
         self._segment: tuple[int, int] | None = None
         self._segment_buffers: list[np.ndarray] = []
         if mode == "full":
-            self._full = _prefaulted_empty((n_steps + 1,) + shape, operator.dtype)
+            self._full = storage_buffers.take((n_steps + 1,) + shape, operator.dtype)
         elif mode == "decimated":  # steps 0, s, 2s, ... and the last one, in consecutive slots
-            self._full = _prefaulted_empty((n_steps // self.interval + 2,) + shape, operator.dtype)
+            self._full = storage_buffers.take((n_steps // self.interval + 2,) + shape, operator.dtype)
 
     @classmethod
     def create(cls, operator, dt, n_steps, policy=True) -> "ForwardStore":
@@ -162,7 +165,7 @@ class ForwardStore:
         stop = min(start + self.checkpoint_interval, self.n_steps)
         if not self._segment_buffers:
             shape = (self.checkpoint_interval + 3,) + self.field_shape
-            self._segment_buffers = [np.empty(shape, self.operator.dtype), np.empty(shape, self.operator.dtype)]
+            self._segment_buffers = [storage_buffers.take(shape, self.operator.dtype) for _ in range(2)]
         # Two buffers used in turn, so the fields handed out from the previous segment
         # stay valid while a caller that straddles two segments still holds them.
         self._segment_buffers.reverse()
@@ -176,21 +179,6 @@ class ForwardStore:
                       state=state, record=np.zeros((0, self.operator.n_components, self.n_steps + 1), self.operator.dtype))
         self.fields = keep.fields
         self._segment = (start - 1, min(stop + 1, self.n_steps))
-
-
-def _prefaulted_empty(shape: tuple, dtype) -> np.ndarray:
-    """A large array whose pages are mapped up front (MAP_POPULATE, Linux): touching a
-    fresh page per step costs a page fault each, which in a virtual machine doubled the
-    forward run's time; populating the mapping in one call is ~20x cheaper."""
-    import mmap
-
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    flags = getattr(mmap, "MAP_POPULATE", 0) | mmap.MAP_PRIVATE | getattr(mmap, "MAP_ANONYMOUS", 0)
-    try:
-        buffer = mmap.mmap(-1, max(nbytes, 1), flags=flags)
-    except (OSError, ValueError, TypeError):
-        return np.empty(shape, dtype=dtype)
-    return np.frombuffer(buffer, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
 
 
 class _Keep:
