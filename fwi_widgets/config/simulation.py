@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.adjoint import sampling_interval_for
+
 from ._base import Configuration, check_parameter_names, choice, name_string, positive, register
 
 __all__ = ["SimulationConfiguration", "ConstantModel", "GridModel", "PHYSICS"]
@@ -66,7 +68,9 @@ class SimulationConfiguration(Configuration):
     less memory and a cheaper adjoint, for a gradient that is no longer exact but close
     while s dt stays below ~1/8 of the minimum period (relative error ~1e-5 at 35 steps
     per period and s = 4; ~1e-4 (VS) to 1e-3 (RHO) at s dt ~ T/5; see ``engine.adjoint``).
-    1 (default) is the exact gradient.
+    1 (default) is the exact gradient; ``"auto"`` takes the largest s within that
+    guideline for the mesh's time step (``engine.adjoint.sampling_interval_for``), which
+    is 1 (exact) where the time step is already coarse.
     """
 
     name: str
@@ -80,7 +84,7 @@ class SimulationConfiguration(Configuration):
     absorbing_sides: tuple = ("left", "right", "bottom", "top")
     sponge_width_in_wavelengths: float = 1.0
     precision: str = "float64"
-    forward_wavefield_sampling_interval: int = 1
+    forward_wavefield_sampling_interval: int | str = 1
 
     def __post_init__(self):
         name_string(self.name, "simulation configuration name")
@@ -104,12 +108,20 @@ class SimulationConfiguration(Configuration):
         positive("sponge_width_in_wavelengths", self.sponge_width_in_wavelengths, allow_zero=True)
         choice("precision", self.precision, ["float64", "float32"])
         interval = self.forward_wavefield_sampling_interval
-        if isinstance(interval, bool) or not isinstance(interval, (int, np.integer)) or interval < 1:
-            raise ValueError(
-                f"The 'forward_wavefield_sampling_interval' parameter must be an integer >= 1 (1 keeps every time step "
-                f"for the exact gradient; 2-4 keep every 2nd-4th step), but {interval!r} was given."
-            )
-        object.__setattr__(self, "forward_wavefield_sampling_interval", int(interval))
+        if interval != "auto":
+            if isinstance(interval, bool) or not isinstance(interval, (int, np.integer)) or interval < 1:
+                raise ValueError(
+                    f"The 'forward_wavefield_sampling_interval' parameter must be an integer >= 1 or 'auto' (1 keeps "
+                    f"every time step for the exact gradient; 2-4 keep every 2nd-4th step; 'auto' the most the minimum "
+                    f"period allows), but {interval!r} was given."
+                )
+            object.__setattr__(self, "forward_wavefield_sampling_interval", int(interval))
+
+    def sampling_interval(self, dt: float) -> int:
+        """The forward wavefield sampling interval for a time step ``dt`` ("auto" resolved)."""
+        if self.forward_wavefield_sampling_interval == "auto":
+            return sampling_interval_for(dt, self.min_period_in_seconds)
+        return self.forward_wavefield_sampling_interval
 
     @property
     def engine_physics(self) -> str:

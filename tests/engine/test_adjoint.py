@@ -225,3 +225,11 @@ def test_sample_weights_are_ones_when_exact_and_a_trapezoid_rule_when_decimated(
         assert set(w) == {n} | set(range(s, n + 1, s))
         linear = sum(k * wk for k, wk in w.items())  # = sum_{k=1}^{n} k
         assert abs(linear - n * (n + 1) / 2) < 1e-9
+
+
+def test_sampling_interval_for_keeps_s_dt_within_an_eighth_of_the_shortest_period():
+    from engine.adjoint import sampling_interval_for
+
+    assert [sampling_interval_for(dt, 0.08) for dt in (0.001, 0.00194, 0.0025, 0.011)] == [10, 5, 4, 1]
+    with pytest.raises(ValueError, match="must be positive"):
+        sampling_interval_for(0.0, 0.08)

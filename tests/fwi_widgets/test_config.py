@@ -7,9 +7,10 @@ configurations leave the project untouched.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
-import re
 import json
+import re
 import math
 
 import numpy as np
@@ -208,11 +209,22 @@ def test_unknown_simulation_choices_list_valid_ones(field, value, valid):
     assert all(f"'{v}'" in str(error.value) for v in valid)
 
 
-@pytest.mark.parametrize("interval", [0, -2, 2.5, True, "2"])
+@pytest.mark.parametrize("interval", [0, -2, 2.5, True, "2", "automatic"])
 def test_forward_wavefield_sampling_interval_must_be_a_positive_integer(interval):
     with pytest.raises(ValueError, match="'forward_wavefield_sampling_interval' parameter must be an integer >= 1"):
         sn.SimulationConfiguration(name="s", model="m", min_period_in_seconds=70.0, max_period_in_seconds=120.0,
                                    end_time_in_seconds=1200.0, forward_wavefield_sampling_interval=interval)
+
+
+def test_auto_sampling_interval_takes_the_most_the_minimum_period_allows():
+    """'auto' resolves per time step: the largest s with s dt <= T_min / 8, at least 1."""
+    cfg = sn.SimulationConfiguration(name="s", model="m", min_period_in_seconds=70.0, max_period_in_seconds=120.0,
+                                     end_time_in_seconds=1200.0, forward_wavefield_sampling_interval="auto")
+    assert [cfg.sampling_interval(dt) for dt in (0.5, 1.0, 2.0, 2.1875, 2.2, 4.5, 10.0)] == [17, 8, 4, 4, 3, 1, 1]
+    fixed = dataclasses.replace(cfg, forward_wavefield_sampling_interval=3)
+    assert fixed.sampling_interval(0.5) == fixed.sampling_interval(4.5) == 3
+    again = configuration_from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again.forward_wavefield_sampling_interval == "auto"
 
 
 def test_unknown_scaling_and_reference_model_list_valid_ones():
