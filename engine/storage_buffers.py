@@ -23,7 +23,9 @@ import numpy as np
 
 __all__ = ["take", "release_idle", "idle_bytes", "set_idle_limit"]
 
-_lock = threading.Lock()
+# Reentrant: a garbage collection inside a locked section may finalize a dead store's
+# array and call _give_back on the same thread.
+_lock = threading.RLock()
 _idle: list[mmap.mmap] = []
 _idle_limit = 4 * 1024**3
 
