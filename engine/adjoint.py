@@ -30,10 +30,10 @@ the sums over n above are then sampled every s-th step (trapezoid weights). Each
 of products of two band-limited time series, so sampling is nearly exact while s dt stays
 well below the shortest period: measured relative errors 1e-6 (s = 2) and 1e-5 (s = 4) at
 ~35 steps per shortest period, 5e-3 at s = 8 (tests/engine/test_adjoint.py: a 0.6 s
-record whose adjoint source a 5 % taper cuts off at the end); 2.6e-10 (s = 4) and 8.5e-9 (s = 5) in float64 on the
-100 x 100 benchmark (41 steps per shortest period), far below the 1.8e-5 that float32
-roundoff leaves in an exact gradient. ``sampling_interval_for`` gives the largest s with
-s dt <= 1/8 of the shortest period.
+record whose adjoint source a 5 % taper cuts off at the end); 2.6e-10 (s = 4) and
+8.5e-9 (s = 5) in float64 on the 100 x 100 benchmark (41 steps per shortest period), far
+below the 1.8e-5 that float32 roundoff leaves in an exact gradient.
+``sampling_interval_for`` gives the largest s with s dt <= 1/8 of the shortest period.
 The stores' buffers come from ``engine.storage_buffers``, which keeps a dead store's
 mapped pages for the next gradient of a worker.
 """
@@ -83,10 +83,11 @@ class StoragePolicy:
 
 
 def sampling_interval_for(dt: float, shortest_period: float, samples_per_period: float = 8.0) -> int:
-    """The largest decimated-storage interval s with s dt <= shortest_period / 8 (and at
-    least 1): the guideline under which the sampled sums stay near exact (measured on the
-    100 x 100 benchmark, 41 steps per shortest period: s = 4 and 5 change the float64
-    gradient by 1e-10 to 1e-8, below float32 roundoff, which is 2e-5)."""
+    """The largest decimated-storage interval s with s dt <= shortest_period /
+    samples_per_period (and at least 1). The default 8 is the guideline under which the
+    sampled sums stay near exact (measured on the 100 x 100 benchmark, 41 steps per
+    shortest period: s = 4 and 5 change the float64 gradient by 1e-10 to 1e-8, below
+    float32 roundoff, which is 2e-5)."""
     if not dt > 0 or not shortest_period > 0:
         raise ValueError(f"dt and the shortest period must be positive, but {dt!r} and {shortest_period!r} were given.")
     return max(1, int(np.floor(shortest_period / (samples_per_period * dt) * (1 + 1e-12))))

@@ -7,9 +7,10 @@ project's 2-vCPU VM, ``MAP_POPULATE`` of a 2.4 GB store took 1.5-3 s, a quarter 
 dies: it goes back to this pool, and the next store of a size it fits takes it with its
 pages already mapped (measured: forward with storage 13.4 -> 10.1 s, 8000 steps).
 
-The pool keeps at most ``idle_limit_bytes`` of idle buffers (default 4 GiB, the default
-full-storage budget of ``engine.StoragePolicy``); :func:`release_idle` hands them back to
-the operating system now (a notebook that is done with gradients, a test of peak memory).
+The pool keeps at most 4 GiB of idle buffers (the default full-storage budget of
+``engine.StoragePolicy``; :func:`set_idle_limit` changes it); :func:`release_idle` hands
+them back to the operating system now (a notebook that is done with gradients, a test of
+peak memory).
 A buffer only returns to the pool once no array view of it is left, so reuse can never
 overwrite a field that somebody still holds.
 """

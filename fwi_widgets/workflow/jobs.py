@@ -47,8 +47,9 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     source, source_xy = disc.source_for(p, spec["event"], d.physics, sim_cfg)
     receivers = disc.receivers_for(p)
     keep_forward = bool(spec["gradient"])
-    if keep_forward and sim_cfg.sampling_interval(d.dt) > 1:
-        keep_forward = engine.StoragePolicy(mode="decimated", sampling_interval=sim_cfg.sampling_interval(d.dt))
+    interval = sim_cfg.sampling_interval(d.dt)
+    if keep_forward and interval > 1:
+        keep_forward = engine.StoragePolicy(mode="decimated", sampling_interval=interval)
     sim = engine.simulate(d.mesh, model, [source], receivers, end_time=sim_cfg.end_time_in_seconds, physics=d.physics,
                           dt=d.dt, precision=sim_cfg.precision, keep_forward=keep_forward, sponge_width=d.sponge_width)
     _injected_failure(job_dir, spec)
