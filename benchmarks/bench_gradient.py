@@ -29,6 +29,7 @@ from _common import (  # noqa: E402
 )
 
 HERE = Path(__file__).resolve()
+RICKER_HZ = 5.0
 
 
 def _case(args, precision):
@@ -46,7 +47,7 @@ def _case(args, precision):
     model = engine.Model.isotropic(mesh, vp=3000.0, vs=1800.0, rho=2200.0)
     op32 = WaveOperator(mesh, model, get("elastic"), np.float32)
     dt = 0.5 * op32.stable_dt()
-    src = engine.Source.point_force((5000.0, -5000.0), (0.0, 1.0), engine.stf.ricker(5.0))
+    src = engine.Source.point_force((5000.0, -5000.0), (0.0, 1.0), engine.stf.ricker(RICKER_HZ))
     rec = engine.Receivers([(2500.0, 0.0), (5000.0, 0.0), (7500.0, 0.0)])
     # A band-limited adjoint source, like a misfit's: the L2 residual against the
     # synthetics shifted by 40 ms (tapered at both ends by the misfit).
@@ -106,10 +107,15 @@ def one(args) -> None:
         norms = {p: float(np.linalg.norm(exact[p])) for p in ("vp", "vs", "rho")}
         if all(v > 0 for v in norms.values()):  # a short smoke run may end before any wave arrives
             error = max(float(np.linalg.norm(grad[p] - exact[p])) / norms[p] for p in norms)
+    # The Ricker's spectrum falls to 1 % of its peak at ~2.75 f0: the shortest period.
+    guideline = engine.adjoint.sampling_interval_for(dt, 1.0 / (2.75 * RICKER_HZ))
+    if args.mode == "decimated" and args.sampling_interval > guideline:
+        print(f"warning: sampling interval {args.sampling_interval} exceeds the guideline's {guideline} at dt = "
+              f"{dt:.4f} s (s dt <= T_min / 8): expect a large gradient error", file=sys.stderr)
     forward, forward_cpu = best["forward"]
     emit_result({
         "mode": args.mode, "precision": args.precision, "threads": args.threads, "steps": args.steps,
-        "sampling_interval": args.sampling_interval if args.mode == "decimated" else 1,
+        "sampling_interval": args.sampling_interval if args.mode == "decimated" else 1, "guideline_interval": guideline,
         "n_global": mesh.n_global, "dt": dt, "forward_s": forward, "forward_storing_s": best["forward_storing"][0],
         "adjoint_s": best["adjoint"][0],
         "ratio": (best["forward_storing"][0] + best["adjoint"][0]) / forward,
@@ -159,6 +165,9 @@ def main() -> None:
                     r.update(steps=steps, mode=mode, precision=precision, threads=threads)
                     rows.append(r)
                     print(r, file=sys.stderr)
+                    if mode == "decimated" and r.get("guideline_interval", args.sampling_interval) < args.sampling_interval:
+                        print(f"warning: {steps} steps: sampling interval {args.sampling_interval} exceeds the guideline's "
+                              f"{r['guideline_interval']} (s dt <= T_min / 8) on this mesh; its error is large", file=sys.stderr)
     columns = [("steps", "steps", "d"), ("mode", "storage", "s"), ("precision", "precision", "s"),
                ("threads", "thr", "d"), ("forward_s", "forward s", ".2f"), ("forward_storing_s", "fwd+store s", ".2f"),
                ("adjoint_s", "adjoint s", ".2f"), ("ratio", "gradient/forward", ".2f"), ("first_ratio", "first", ".2f"),
