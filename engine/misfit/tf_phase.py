@@ -24,32 +24,58 @@ is its exact derivative).
    :math:`(-\pi, \pi]`. A window whose :math:`\Delta\phi` still jumps by more than
    :math:`\pi` between neighbouring grid points where the weight exceeds 10 % of its
    maximum (a cycle skip) is skipped with a :class:`MeasurementSkipped` warning.
-3. **Weight** from the data only:
-   :math:`W = \big(1 - e^{-|\tilde o|^2 / m^2}\big)\, B(\omega)`, with
-   :math:`m` = ``energy_threshold`` times :math:`\max |\tilde o|` in the window and
-   :math:`B` equal to 1 in :math:`[f_{lo}, f_{hi}]`, falling to 0 at
+3. **Weight** from the time-frequency power of the cross-correlation of data and
+   synthetics, :math:`a = |\overline{\tilde o}\,\tilde s|^2 = |\tilde o|^2 |\tilde s|^2`
+   (as in LASIF):
+   :math:`W = \big(1 - e^{-a / m^2}\big)\, B(\omega)`, with
+   :math:`m` = ``energy_threshold`` times :math:`\max |\tilde o\,\tilde s|` in the
+   window and :math:`B` equal to 1 in :math:`[f_{lo}, f_{hi}]`, falling to 0 at
    :math:`f_{lo}/1.5` and :math:`1.5 f_{hi}` with cosine ramps in log-frequency.
-   :math:`W` is normalised so that :math:`\sum W^2 = 1` over the grid (the quadrature
-   steps cancel), hence :math:`\chi` below is the weighted RMS phase difference.
+   :math:`W` vanishes (as :math:`a`) where *either* signal has no energy: the phase
+   of a near-zero synthetic, or of data that are only noise, is not a measurement,
+   and noise across the whole record cannot make the adjoint source grow where the
+   synthetic is silent. :math:`W` is normalised so that :math:`\sum W^2 = 1` over the
+   grid (the quadrature steps cancel), hence :math:`\chi` below is the weighted RMS
+   phase difference.
 4. **Misfit** :math:`\chi = \big(\sum_{k,j} W^2 \Delta\phi^2\big)^{1/2}` in radians
    per window, summed over windows and traces. A time shift :math:`\delta t` gives
    :math:`\chi \approx \bar\omega\,\delta t`, and scaling the synthetic leaves
-   :math:`\chi` unchanged.
+   :math:`\chi` unchanged (:math:`a` and :math:`m^2` scale alike).
 
-**Adjoint source.** With :math:`\delta\Delta\phi = \mathrm{Im}(\delta\tilde s/\tilde s)`,
+**Adjoint source.** Write :math:`g = 1 - e^{-x}`, :math:`x = a/m^2`,
+:math:`Z = \sum g^2 B^2`, so :math:`\chi^2 = \sum g^2 B^2 \Delta\phi^2 / Z`. Its
+variation with the synthetic has a phase part and a weight part,
 
 .. math::
 
-    \frac{1}{\Delta t}\frac{\partial \chi}{\partial s_n} = \frac{w_n}{\sqrt{2\pi}\,\chi}
-    \,\mathrm{Im} \sum_{k,j} \frac{W^2_{kj} \Delta\phi_{kj}}{\tilde s_{kj}}\,
-    h(t_n - \tau_k)\, e^{-i\omega_j t_n},
+    \delta\chi^2 = \sum_{k,j} 2 W^2 \Delta\phi\, \mathrm{Im}\frac{\delta\tilde s}{\tilde s}
+    + \sum_{k,j} q\,\delta x, \qquad
+    q = \frac{2 g e^{-x} B^2 (\Delta\phi^2 - \chi^2)}{Z},
 
-the adjoint of the discrete Gabor transform applied to the weighted phase residual.
-:math:`W` depends on the data only, so it does not enter the derivative. At
-:math:`\chi = 0` (identical phases) the square root is not differentiable; the
-adjoint source of such a window is set to 0, the value a one-sided limit along the
-zero-residual direction gives and the one that makes a zero misfit a stationary point.
-Grid points where :math:`\tilde s = 0` contribute nothing to the derivative.
+    \delta x = 2x\, \mathrm{Re}\frac{\delta\tilde s}{\tilde s}
+    - 2x\, \mathrm{Re}\frac{\delta\tilde s_*}{\tilde s_*},
+
+because :math:`\delta a / a = \delta|\tilde s|^2 / |\tilde s|^2` (the data are
+fixed); :math:`\tilde s_*` is the synthetic's transform at the grid point where
+:math:`a` is largest (the maximum is differentiable wherever it is reached at one
+point). With :math:`\mathrm{Re}\,z = \mathrm{Im}(i z)` every term reads
+:math:`\mathrm{Im}\sum b_{kj}\,\delta\tilde s_{kj}`, with
+:math:`b = 2 (W^2 \Delta\phi + i\, q\, x) / \tilde s` plus, at the grid point of the
+maximum only, :math:`-2 i \big(\sum q x\big) / \tilde s_*`; then
+
+.. math::
+
+    \frac{1}{\Delta t}\frac{\partial \chi}{\partial s_n} = \frac{w_n}{2\sqrt{2\pi}\,\chi}
+    \,\mathrm{Im} \sum_{k,j} b_{kj}\, h(t_n - \tau_k)\, e^{-i\omega_j t_n},
+
+the adjoint of the discrete Gabor transform applied to :math:`b`. :math:`W^2` and
+:math:`q x` vanish as :math:`|\tilde s|^4` where :math:`\tilde s \to 0`, so
+:math:`b \propto |\tilde s|^3` there: the adjoint source lives where both signals
+have energy. At :math:`\chi = 0` (identical phases) the square root is not
+differentiable; the adjoint source of such a window is set to 0, the value a
+one-sided limit along the zero-residual direction gives and the one that makes a
+zero misfit a stationary point. A window where data and synthetics share no energy
+that double precision can represent (:math:`a_{\max} = 0`) is skipped.
 """
 
 from __future__ import annotations
@@ -179,7 +205,8 @@ def tf_phase(
         ``taper_fraction`` (float, default 0.1): cosine ramp on each side of a window.
         ``window_width`` (float, seconds, default ``2 * min_period``): twice the
         standard deviation of the Gaussian window of the Gabor transform.
-        ``energy_threshold`` (float, default 0.1): ``m / max|TF(obs)|`` in the weight.
+        ``energy_threshold`` (float, default 0.1): ``m / max|TF(obs) TF(syn)|`` in the
+        weight (time-frequency amplitude of the cross-correlation).
 
     Returns
     -------
@@ -269,35 +296,66 @@ def tf_phase(
         tf_obs = gabor.forward(tapers * obs)
         tf_syn = gabor.forward(tapers * syn)
 
-        power = np.abs(tf_obs) ** 2
-        m2 = threshold**2 * power.max(axis=(1, 2), keepdims=True)
-        weight = (1.0 - np.exp(-power / m2)) * band[None, None, :]
-        weight2 = weight**2
-        weight2 /= weight2.sum(axis=(1, 2), keepdims=True)
         # arg(conj(o~) s~) from separate real products: identical transforms then give
         # exactly 0 (a complex multiply may fuse operations and leave ~1e-17).
         cross_re = tf_obs.real * tf_syn.real + tf_obs.imag * tf_syn.imag
         cross_im = tf_obs.real * tf_syn.imag - tf_obs.imag * tf_syn.real
         dphi = np.arctan2(cross_im, cross_re)
 
+        # Weight from the TF power of the cross-correlation, a = |o~|^2 |s~|^2: it
+        # vanishes where either signal has no energy, so neither the phase of a
+        # near-zero synthetic nor that of noise-only data is measured. Only
+        # x = a / m^2 enters, so each amplitude is scaled by its maximum first (the
+        # same x, without under- or overflow for traces in any unit).
+        amp_obs, amp_syn = np.abs(tf_obs), np.abs(tf_syn)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: skipped below
+            cc_pow = (
+                amp_obs / amp_obs.max(axis=(1, 2), keepdims=True)
+                * (amp_syn / amp_syn.max(axis=(1, 2), keepdims=True))
+            ) ** 2
+        cc_pow = np.nan_to_num(cc_pow, nan=0.0)
+        rows = np.arange(n_rows)
+        peak = np.argmax(cc_pow.reshape(n_rows, -1), axis=1)  # where a_max is reached
+        cc_max = cc_pow.reshape(n_rows, -1)[rows, peak]
+        overlap = cc_max > 0.0
+        x = cc_pow / (threshold**2 * np.where(overlap, cc_max, 1.0)[:, None, None])
+        gain = -np.expm1(-x)  # 1 - exp(-x), accurate where x is small
+        band2 = band[None, None, :] ** 2
+        total = np.sum(gain**2 * band2, axis=(1, 2), keepdims=True)
+        total[~overlap] = 1.0
+        weight = gain * band[None, None, :]
+        weight2 = weight**2 / total
+
         chi = np.sqrt(np.sum(weight2 * dphi**2, axis=(1, 2)))
-        valid = np.array([not _has_phase_jump(dphi[i], weight[i]) for i in range(n_rows)])
-        # d chi / d s = (1/chi) sum W^2 dphi Im(d tf_syn / tf_syn); zero where chi = 0.
+        jumps = np.array([_has_phase_jump(dphi[i], weight[i]) for i in range(n_rows)])
+        valid = overlap & ~jumps
         inv_chi = np.divide(1.0, chi, out=np.zeros_like(chi), where=(chi > 0.0) & valid)
+        # chi^2 = sum g^2 B^2 dphi^2 / sum g^2 B^2 with g = 1 - exp(-x):
+        #   d chi^2 = sum 2 W^2 dphi Im(ds~ / s~) + sum q dx,
+        #   q = d chi^2 / dx = 2 g e^{-x} B^2 (dphi^2 - chi^2) / sum g^2 B^2,
+        #   dx = x 2 Re(ds~ / s~) - x 2 Re(ds~ / s~)|at the maximum of a,
+        # since da / a = d|s~|^2 / |s~|^2 (the data are fixed). With Re z = Im(i z)
+        # each term is Im(b ds~), and the adjoint of the transform applies to b;
+        # d chi = d chi^2 / (2 chi).
+        q = 2.0 * gain * np.exp(-x) * band2 * (dphi**2 - chi[:, None, None] ** 2) / total
         with np.errstate(divide="ignore", invalid="ignore"):
-            b = np.where(tf_syn != 0.0, weight2 * dphi / tf_syn, 0.0)
-        b *= inv_chi[:, None, None]
+            inv_syn = np.where(tf_syn != 0.0, 1.0 / tf_syn, 0.0)
+        b = 2.0 * (weight2 * dphi + 1j * q * x) * inv_syn
+        # the maximum of a: its derivative adds to that one grid point
+        at_peak = (rows, *np.unravel_index(peak, cc_pow.shape[1:]))
+        b[at_peak] -= 2j * np.sum(q * x, axis=(1, 2)) * inv_syn[at_peak]
+        b *= 0.5 * inv_chi[:, None, None]
         grads = gabor.adjoint_imag(b) * tapers / np.sqrt(2.0 * np.pi)
 
         for i, seg in enumerate(measured):
             r, c = seg.receiver, seg.component
             if not valid[i]:
-                skipped.append(
-                    skip_record(
-                        traces, r, c, seg.window,
-                        "phase difference still jumps by more than pi (cycle skip)",
-                    )
+                reason = (
+                    "phase difference still jumps by more than pi (cycle skip)"
+                    if overlap[i]
+                    else "data and synthetics share no energy in the time-frequency plane"
                 )
+                skipped.append(skip_record(traces, r, c, seg.window, reason))
                 continue
             per_trace[r, c] += chi[i]
             adjoint[r, c] += grads[i]
