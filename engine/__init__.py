@@ -10,12 +10,13 @@ Pure numerics: imports numpy, numba, scipy and xarray only (never traitlets or w
 >>> sim.seismograms.dims
 ('receiver', 'component', 'time')
 """
-from . import linearised, mesh, misfit, optimize, physics, smoothing, stf, storage_buffers
+from . import earth, linearised, mesh, misfit, optimize, physics, smoothing, stf, storage_buffers
 from .adjoint import StoragePolicy, gradient, volumetric_kernel
+from .geographic import Geographic
 from .gll import gll
 from .model import Model
 from .receivers import Receivers
 from .solver import Simulation, simulate
 from .sources import Source
 
-__all__ = ["linearised", "mesh", "misfit", "optimize", "physics", "smoothing", "stf", "storage_buffers", "gll", "gradient", "volumetric_kernel", "StoragePolicy", "Model", "Receivers", "Source", "Simulation", "simulate"]
+__all__ = ["linearised", "mesh", "misfit", "optimize", "physics", "smoothing", "stf", "storage_buffers", "gll", "Geographic", "gradient", "volumetric_kernel", "StoragePolicy", "Model", "Receivers", "Source", "Simulation", "simulate"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import xarray as xr
 
+from ._validate import describe
 from .mesh import Mesh
 
 __all__ = ["Model", "PARAMETERS"]
@@ -38,11 +39,19 @@ class Model(Mapping):
         unknown = [name for name in parameters if name not in PARAMETERS]
         if unknown:
             raise ValueError(f"Unknown model parameter(s) {unknown}; valid names are {list(PARAMETERS)}.")
+        if not isinstance(mesh, Mesh):
+            raise TypeError(f"The 'mesh' parameter must be an engine mesh (engine.mesh.*), but {describe(mesh)} was given.")
         self.mesh = mesh
         fields = {}
         for name, value in parameters.items():
-            dataset_value = value[name] if isinstance(value, xr.Dataset) else value
-            arr = _field_values(mesh, name, dataset_value)
+            if isinstance(value, xr.Dataset):
+                if name not in value.data_vars:
+                    raise ValueError(
+                        f"The '{name}' parameter is an xarray Dataset without a {name!r} variable; "
+                        f"it has {list(value.data_vars)}."
+                    )
+                value = value[name]
+            arr = _field_values(mesh, name, value)
             _check_values(name, arr)
             arr.setflags(write=False)
             fields[name] = arr
@@ -121,6 +130,26 @@ class Model(Mapping):
 _UNITS = {**{v: "m/s" for v in _VELOCITIES}, "rho": "kg/m^3", "eta": "1"}
 
 
+def _value_error(mesh: Mesh, name: str, value) -> ValueError:
+    return ValueError(
+        f"The '{name}' parameter must be a number, an array shaped {mesh.point_shape} (per element point) "
+        f"or ({mesh.n_global},) (per global point), a callable of the coordinates or an xarray grid, "
+        f"but {describe(value)} was given."
+    )
+
+
+def _as_float_array(mesh: Mesh, name: str, value) -> np.ndarray:
+    # A string would otherwise fail in numpy with a message that does not name the
+    # parameter (or, as a bool, pass as 0/1).
+    if isinstance(value, (str, bytes, bool, np.bool_, dict)):
+        raise _value_error(mesh, name, value)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _value_error(mesh, name, value) from None
+    return arr
+
+
 def _field_values(mesh: Mesh, name: str, value) -> np.ndarray:
     shape = mesh.point_shape
     coords = [mesh.coordinates[..., a] for a in range(mesh.ndim)]
@@ -138,9 +167,16 @@ def _field_values(mesh: Mesh, name: str, value) -> np.ndarray:
             )
         return np.array(arr, dtype=np.float64)
     if callable(value):
-        arr = np.asarray(value(*coords), dtype=np.float64)
-        return np.array(np.broadcast_to(arr, shape))
-    arr = np.asarray(value, dtype=np.float64)
+        result = value(*coords)
+        try:
+            arr = _as_float_array(mesh, name, result)
+            return np.array(np.broadcast_to(arr, shape))
+        except ValueError:
+            raise ValueError(
+                f"The '{name}' callable must return numbers shaped like its coordinate arrays {shape}, "
+                f"but it returned {describe(result)}."
+            ) from None
+    arr = _as_float_array(mesh, name, value)
     if arr.ndim == 0:
         return np.full(shape, float(arr))
     if arr.shape == shape:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ._validate import describe, optional_number
 from .mesh import Mesh
 from .model import Model
 from .physics import Physics
@@ -53,6 +54,11 @@ class WaveOperator:
 
     def __post_init__(self):
         mesh, model, physics, dtype = self.mesh, self.model, self.physics, self.dtype
+        if not isinstance(mesh, Mesh):
+            raise TypeError(f"The 'mesh' parameter must be an engine mesh (engine.mesh.*), but {describe(mesh)} was given.")
+        if not isinstance(model, Model):
+            raise TypeError(f"The 'model' parameter must be an engine.Model, but {describe(model)} was given.")
+        self.sponge_width = optional_number("sponge_width", self.sponge_width, "positive")
         if model.mesh is not mesh:
             raise ValueError("The model was built on a different mesh; build it with engine.Model.*(mesh, ...).")
         physics.check_model(model)

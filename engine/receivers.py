@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import describe, numbers
 from .mesh import Mesh
 
 __all__ = ["Receivers", "ReceiverTerms"]
@@ -22,14 +23,25 @@ class Receivers:
     """
 
     def __init__(self, locations: Sequence[Sequence[float]], names: Sequence[str] | None = None):
-        locs = np.atleast_2d(np.asarray(locations, dtype=float))
+        locs = np.atleast_2d(numbers("locations", locations))
         if locs.size == 0:
             raise ValueError("At least one receiver location is needed.")
-        if not np.all(np.isfinite(locs)):
-            raise ValueError("Receiver locations must be finite numbers.")
+        if locs.ndim != 2:
+            raise ValueError(
+                f"The 'locations' parameter must be a list of points [(x, z), ...], shaped (n, ndim), but an "
+                f"array shaped {locs.shape} was given."
+            )
         if names is None:
             names = [f"R{i:03d}" for i in range(len(locs))]
-        names = [str(n) for n in names]
+        if isinstance(names, (str, bytes)):
+            raise ValueError(
+                f"The 'names' parameter must be a list of names, one per location, such as [{names!r}], "
+                f"but the string {names!r} was given."
+            )
+        try:
+            names = [str(n) for n in names]
+        except TypeError:
+            raise ValueError(f"The 'names' parameter must be a list of names, but {describe(names)} was given.") from None
         if len(names) != len(locs):
             raise ValueError(f"{len(names)} receiver names were given for {len(locs)} locations; give one name each.")
         if len(set(names)) != len(names):

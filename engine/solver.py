@@ -15,12 +15,13 @@ import numpy as np
 import xarray as xr
 
 from . import _stepping_kernels as sk
+from ._validate import describe, number, optional_number
 from .mesh import Mesh
 from .model import Model
 from .operator import WaveOperator, resolve_precision
 from .physics import Physics, get as get_physics
 from .receivers import Receivers, ReceiverTerms
-from .sources import Source, SourceTerms
+from .sources import Source, SourceTerms, as_source_list
 
 __all__ = ["simulate", "Simulation", "StepTask", "time_axis"]
 
@@ -95,13 +96,11 @@ class Simulation:
 def time_axis(end_time: float, dt: float | None, stable_dt: float, courant: float = 0.5) -> tuple[float, int]:
     """Choose (dt, n_steps). Without ``dt``: ``courant * stable_dt`` shrunk so that
     ``n_steps * dt == end_time``. A given dt above the stable bound is refused."""
-    if not end_time > 0:
-        raise ValueError(f"The 'end_time' parameter must be positive, but {end_time!r} was given.")
+    end_time = number("end_time", end_time, "positive")
+    dt = optional_number("dt", dt, "positive")
     if dt is None:
         n = int(np.ceil(end_time / (courant * stable_dt)))
         return end_time / n, n
-    if not dt > 0:
-        raise ValueError(f"The 'dt' parameter must be positive, but {dt!r} was given.")
     if dt > stable_dt:
         raise ValueError(
             f"The time step dt={dt:.6g} s is unstable for this mesh and model: the CFL bound is "
@@ -152,12 +151,25 @@ def simulate(
     progress : optional ``progress(step, n_steps)`` callback, called every ~1 %.
     operator : reuse a :class:`WaveOperator` built for the same mesh/model/physics.
     """
+    # Every argument is checked before the (expensive) operator is built.
+    end_time = number("end_time", end_time, "positive")
+    dt = optional_number("dt", dt, "positive")
+    sponge_width = optional_number("sponge_width", sponge_width, "positive")
+    sources = as_source_list(sources)
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"The 'mesh' parameter must be an engine mesh (engine.mesh.*), but {describe(mesh)} was given.")
+    if not isinstance(model, Model):
+        raise TypeError(f"The 'model' parameter must be an engine.Model, but {describe(model)} was given.")
+    if not isinstance(receivers, Receivers):
+        raise TypeError(f"The 'receivers' parameter must be an engine.Receivers object, but {describe(receivers)} was given.")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"The 'progress' parameter must be a callable progress(step, n_steps) or None, but {describe(progress)} was given.")
     phys = get_physics(physics)
     dtype = resolve_precision(precision)
+    out_name = _check_output(output, phys)
     if operator is None:
         operator = WaveOperator(mesh, model, phys, dtype, sponge_width=sponge_width)
-    out_name = _check_output(output, phys)
-    dt, n_steps = time_axis(float(end_time), dt, operator.stable_dt())
+    dt, n_steps = time_axis(end_time, dt, operator.stable_dt())
     times = np.arange(n_steps + 1) * dt
     src = SourceTerms.build(sources, mesh, phys, times, dtype)
     rec = ReceiverTerms.build(receivers, mesh, dtype)
@@ -179,7 +191,7 @@ def simulate(
         dt=dt,
         n_steps=n_steps,
         operator=operator,
-        sources=tuple([sources] if isinstance(sources, Source) else sources),
+        sources=sources,
         receivers=receivers,
         output=out_name,
         final_state=state,

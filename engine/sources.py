@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import describe, numbers
 from .mesh import Mesh
 
 __all__ = ["Source", "SourceTerms"]
@@ -31,10 +32,20 @@ class Source:
     vector: tuple | None = None  # force components, or flattened tensor
     name: str = "source"
 
+    def __post_init__(self):
+        if self.kind not in _KINDS:
+            raise ValueError(f"Unknown source kind {self.kind!r}; valid kinds are {list(_KINDS)}.")
+        if not isinstance(self.name, str):
+            raise TypeError(f"The 'name' parameter must be a str, but {self.name!r} was given.")
+        _callable(self.stf)
+        object.__setattr__(self, "location", _location(self.location))
+        if self.vector is not None:
+            object.__setattr__(self, "vector", tuple(numbers(_KINDS[self.kind], self.vector).ravel().tolist()))
+
     @classmethod
     def point_force(cls, location: Sequence[float], force: Sequence[float] | float, stf: Callable, name: str = "source") -> "Source":
         """A point force (N/m in 2D): ``force`` = (fx, fz) for elastic, (fy,) or a scalar for SH."""
-        f = tuple(float(v) for v in np.atleast_1d(force))
+        f = tuple(np.atleast_1d(numbers("force", force)).tolist())
         if len(f) not in (1, 2):
             raise ValueError(f"The 'force' parameter must have 1 (SH) or 2 (P-SV) components, but {force!r} was given.")
         return cls("force", _location(location), _callable(stf), f, name)
@@ -42,7 +53,7 @@ class Source:
     @classmethod
     def moment_tensor(cls, location: Sequence[float], tensor, stf: Callable, name: str = "source") -> "Source":
         """A moment-tensor source: ((Mxx, Mxz), (Mxz, Mzz)) for P-SV or (Myx, Myz) for SH."""
-        m = np.asarray(tensor, dtype=float)
+        m = numbers("tensor", tensor)
         if m.shape == (2, 2):
             if not np.isclose(m[0, 1], m[1, 0]):
                 raise ValueError(f"The moment tensor must be symmetric, but {m.tolist()} was given.")
@@ -59,6 +70,11 @@ class Source:
 
     def nodal_weights(self, mesh: Mesh, n_components: int, physics_name: str) -> tuple[np.ndarray, np.ndarray]:
         """(global nodes (n,), weights (n, n_components)) of this source on the mesh."""
+        if len(self.location) != mesh.ndim:
+            raise ValueError(
+                f"The location of source {self.name!r} needs {mesh.ndim} coordinates {mesh.axis_names}, "
+                f"but {self.location} was given."
+            )
         element, phi, grad = mesh.interpolation(self.location)
         nodes = mesh.ibool[element].ravel()
         phi = phi.ravel()
@@ -102,18 +118,13 @@ class SourceTerms:
 
     @classmethod
     def build(cls, sources, mesh, physics, times, dtype) -> "SourceTerms":
-        if isinstance(sources, Source):
-            sources = [sources]
-        if not sources:
-            raise ValueError("At least one source is needed; give a list of engine.Source objects.")
+        sources = as_source_list(sources)
         nodes, weights, samples = [], [], []
-        for s in sources:
-            if not isinstance(s, Source):
-                raise TypeError(f"Sources must be engine.Source objects, but {type(s).__name__} was given.")
+        for i, s in enumerate(sources):
             n, w = s.nodal_weights(mesh, physics.n_components, physics.name)
             nodes.append(n)
             weights.append(w)
-            samples.append(np.asarray(s.stf(times), dtype=float))
+            samples.append(stf_samples(s, times, f"source {i} ({s.name!r})"))
         # Sources on element edges touch more points: pad with zero weights.
         width = max(len(n) for n in nodes)
         padded_nodes = np.zeros((len(nodes), width), dtype=np.int64)
@@ -128,11 +139,60 @@ class SourceTerms:
         )
 
 
+_KINDS = {"force": "force", "moment_tensor": "tensor", "pressure": "vector"}  # kind -> name of its vector
+
+
+def as_source_list(sources) -> tuple[Source, ...]:
+    """``sources`` (one Source or an iterable of them) as a tuple, checked."""
+    if isinstance(sources, Source):
+        return (sources,)
+    if isinstance(sources, (str, bytes)) or not hasattr(sources, "__iter__"):
+        raise TypeError(
+            f"The 'sources' parameter must be an engine.Source or a list of them, but {describe(sources)} was given."
+        )
+    sources = tuple(sources)
+    if not sources:
+        raise ValueError("At least one source is needed; give a list of engine.Source objects.")
+    for s in sources:
+        if not isinstance(s, Source):
+            raise TypeError(f"Sources must be engine.Source objects, but {type(s).__name__} was given.")
+    return sources
+
+
+def stf_samples(source: Source, times: np.ndarray, label: str) -> np.ndarray:
+    """The source time function of ``source`` on the simulation's time axis, (n_times,).
+
+    Evaluated once at set-up: a wavelet that returns NaN or infinity (or the wrong
+    number of values) is refused here, naming the source, instead of turning every
+    seismogram into NaN.
+    """
+    try:
+        samples = np.asarray(source.stf(times), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The source time function of {label} must return real numbers for an array of times, "
+            f"but it raised {type(exc).__name__}: {exc}"
+        ) from exc
+    if samples.shape != times.shape:
+        raise ValueError(
+            f"The source time function of {label} must return one value per time, shaped {times.shape}, "
+            f"but it returned shape {samples.shape}."
+        )
+    bad = np.nonzero(~np.isfinite(samples))[0]
+    if len(bad):
+        raise ValueError(
+            f"The source time function of {label} returned NaN or infinite values at {len(bad)} of the "
+            f"{len(times)} times of the simulation (the first at t = {times[bad[0]]:.6g} s); "
+            "check its parameters (see engine.stf)."
+        )
+    return samples
+
+
 def _location(location) -> tuple:
-    loc = tuple(float(v) for v in np.atleast_1d(location))
-    if not all(np.isfinite(loc)):
-        raise ValueError(f"The source location must be finite, but {location!r} was given.")
-    return loc
+    loc = np.atleast_1d(numbers("location", location))
+    if loc.ndim != 1:
+        raise ValueError(f"The 'location' parameter must be one point (x, z), but {describe(location)} was given.")
+    return tuple(loc.tolist())
 
 
 def _callable(stf):

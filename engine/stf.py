@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import erf
 
+from ._validate import number
+
 __all__ = ["SourceTimeFunction", "ricker", "gaussian", "gaussian_derivative", "heaviside", "filtered_heaviside", "from_dict"]
 
 
@@ -25,6 +27,20 @@ class SourceTimeFunction:
     half_duration: float | None = None
     min_period: float | None = None
     max_period: float | None = None
+
+    def __post_init__(self):
+        # Also reached by from_dict and direct construction: every field the kind uses
+        # must be a finite number (a NaN delay would make every sample NaN).
+        if self.kind not in _NEEDS:
+            raise ValueError(f"Unknown source time function {self.kind!r}; valid kinds are {sorted(_NEEDS)}.")
+        object.__setattr__(self, "delay", number("delay", self.delay))
+        for name in _NEEDS[self.kind]:
+            object.__setattr__(self, name, number(name, getattr(self, name), "positive"))
+        if self.kind == "filtered_heaviside" and not self.max_period > self.min_period:
+            raise ValueError(
+                f"The 'max_period' parameter must exceed 'min_period' ({self.min_period!r}), "
+                f"but {self.max_period!r} was given."
+            )
 
     def __call__(self, t) -> np.ndarray:
         if self.kind == "filtered_heaviside":
@@ -61,39 +77,42 @@ class SourceTimeFunction:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+#: The fields each kind needs (besides ``delay``).
+_NEEDS = {"ricker": ("center_frequency",), "gaussian": ("half_duration",), "gaussian_derivative": ("half_duration",),
+          "heaviside": ("half_duration",), "filtered_heaviside": ("min_period", "max_period")}
+
+
 def _positive(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"The '{name}' parameter must be a positive number, but {value!r} was given.") from None
-    if not value > 0:
-        raise ValueError(f"The '{name}' parameter must be positive, but {value!r} was given.")
-    return value
+    return number(name, value, "positive")
+
+
+def _delay(value, default: float) -> float:
+    return default if value is None else number("delay", value)
 
 
 def ricker(center_frequency: float, delay: float | None = None) -> SourceTimeFunction:
     """Ricker wavelet (second derivative of a Gaussian, peak value 1 at ``delay``).
     The default delay, 1.2 / f, lets it start from (numerically) zero."""
     f = _positive("center_frequency", center_frequency)
-    return SourceTimeFunction("ricker", float(1.2 / f if delay is None else delay), center_frequency=f)
+    return SourceTimeFunction("ricker", _delay(delay, 1.2 / f), center_frequency=f)
 
 
 def gaussian(half_duration: float, delay: float | None = None) -> SourceTimeFunction:
     """Unit-area Gaussian pulse; the default delay (5 sigma) lets it start from zero."""
     h = _positive("half_duration", half_duration)
-    return SourceTimeFunction("gaussian", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
+    return SourceTimeFunction("gaussian", _delay(delay, 5 * h / 1.628), half_duration=h)
 
 
 def gaussian_derivative(half_duration: float, delay: float | None = None) -> SourceTimeFunction:
     """Time derivative of :func:`gaussian` (a velocity-type pulse)."""
     h = _positive("half_duration", half_duration)
-    return SourceTimeFunction("gaussian_derivative", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
+    return SourceTimeFunction("gaussian_derivative", _delay(delay, 5 * h / 1.628), half_duration=h)
 
 
 def heaviside(half_duration: float, delay: float | None = None) -> SourceTimeFunction:
     """Band-limited Heaviside step: the integral of :func:`gaussian` (a moment-rate step)."""
     h = _positive("half_duration", half_duration)
-    return SourceTimeFunction("heaviside", float(5 * h / 1.628 if delay is None else delay), half_duration=h)
+    return SourceTimeFunction("heaviside", _delay(delay, 5 * h / 1.628), half_duration=h)
 
 
 def filtered_heaviside(min_period: float, max_period: float, delay: float = 0.0) -> SourceTimeFunction:
@@ -103,7 +122,7 @@ def filtered_heaviside(min_period: float, max_period: float, delay: float = 0.0)
     lo, hi = _positive("min_period", min_period), _positive("max_period", max_period)
     if not hi > lo:
         raise ValueError(f"The 'max_period' parameter must exceed 'min_period' ({lo!r}), but {hi!r} was given.")
-    return SourceTimeFunction("filtered_heaviside", float(delay), min_period=lo, max_period=hi)
+    return SourceTimeFunction("filtered_heaviside", _delay(delay, 0.0), min_period=lo, max_period=hi)
 
 
 def _filtered_heaviside_samples(min_period, max_period, delay, t):
@@ -125,4 +144,8 @@ def from_dict(d: dict) -> SourceTimeFunction:
     kind = d.get("kind")
     if kind not in _KINDS:
         raise ValueError(f"Unknown source time function {kind!r}; valid kinds are {sorted(_KINDS)}.")
-    return SourceTimeFunction(**d)
+    fields = {"kind", "delay", *_NEEDS[kind]}
+    unknown = sorted(k for k, v in d.items() if k not in fields and v is not None)
+    if unknown:
+        raise ValueError(f"Unknown field(s) {unknown} for a {kind!r} source time function; valid fields are {sorted(fields)}.")
+    return SourceTimeFunction(**{k: v for k, v in d.items() if k in fields})

@@ -16,12 +16,50 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .._validate import names
+from ..geographic import Geographic
 from ..gll import GLL, lagrange_basis, lagrange_basis_derivative
 
-__all__ = ["Mesh", "FACE_NAMES_2D", "build_mesh"]
+__all__ = ["Mesh", "Faces", "FACE_NAMES_2D", "FACE_NAMES_3D", "build_mesh", "structured_side_sets"]
 
 # Local face numbering of a quadrilateral: which reference axis is fixed, and where.
 FACE_NAMES_2D = ("xi_min", "xi_max", "eta_min", "eta_max")
+# ... and of a hexahedron (zeta the third reference axis, index k).
+FACE_NAMES_3D = ("xi_min", "xi_max", "eta_min", "eta_max", "zeta_min", "zeta_max")
+
+
+@dataclass(frozen=True, eq=False)
+class Faces:
+    """Boundary integration data of one side set, for any dimension (see `Mesh.faces`).
+
+    Attributes
+    ----------
+    elements : (n_faces,) int64, the element of each face.
+    local_faces : (n_faces,) int64, its local face number (`FACE_NAMES_2D` / `FACE_NAMES_3D`).
+    local_indices : ndim arrays (n_faces, n_fp) int64: the point indices ``(j, i)`` in 2D,
+        ``(k, j, i)`` in 3D, so ``u[elements[:, None], *local_indices]`` is (n_faces, n_fp);
+        n_fp = N+1 in 2D, (N+1)^2 in 3D.
+    global_nodes : (n_faces, n_fp) int64, global index of every face point.
+    weights : (n_faces, n_fp) float64, surface quadrature weights (``w_k |dx/ds|`` in 2D,
+        m; ``w_a w_b |J_s|`` in 3D, m^2), so ``sum(f * weights)`` integrates f over the side.
+    normals : (n_faces, n_fp, ndim) float64, outward unit normals.
+    """
+
+    elements: np.ndarray
+    local_faces: np.ndarray
+    local_indices: tuple
+    global_nodes: np.ndarray
+    weights: np.ndarray
+    normals: np.ndarray
+
+    @property
+    def n_faces(self) -> int:
+        return len(self.elements)
+
+    @property
+    def area(self) -> float:
+        """Total measure of the side (m in 2D, m^2 in 3D)."""
+        return float(self.weights.sum())
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +78,12 @@ class Mesh:
     side_sets : name -> (n_faces, 2) int64 array of (element, local face).
     absorbing : names of the side sets that carry absorbing boundaries.
     axis_names : names of the coordinates, e.g. ("x", "z") or ("x", "y") for map view.
+    element_layers : (n_elements,) int64 or None: for meshes built from a 1D Earth model
+        (`spherical_chunk`), the model layer index of each element (-1 where an element
+        spans several model layers, e.g. a merged crust), for ``EarthModel1D.evaluate(...,
+        layer=...)``.
+    chunk : None, or the `ChunkGeometry` of a spherical chunk (then the coordinates are
+        Earth-centred Cartesian and `position` accepts `engine.Geographic`).
     """
 
     ndim: int
@@ -53,6 +97,9 @@ class Mesh:
     absorbing: tuple
     axis_names: tuple = ("x", "z")
     _tree: object = field(default=None, repr=False)
+    element_layers: np.ndarray | None = field(default=None, repr=False)
+    chunk: object = field(default=None, repr=False)
+    _faces: dict = field(default_factory=dict, repr=False)
 
     # --- sizes -----------------------------------------------------------------------
     @property
@@ -116,11 +163,22 @@ class Mesh:
         return out
 
     def face_points(self, face: int) -> tuple:
-        """Local index tuple selecting the GLL points of a local face (2D)."""
-        if self.ndim != 2:
-            raise NotImplementedError("Faces of hexahedra come with the 3D meshes.")
+        """Local index tuple selecting the GLL points of a local face.
+
+        2D: ``(j, i)``, each (N+1,). 3D: ``(k, j, i)``, each ((N+1)^2,), the two varying
+        indices in array order (the slower one first).
+        """
         n = self.gll.n_points
         idx = np.arange(n)
+        if self.ndim == 3:
+            fixed_axis, end = divmod(int(face), 2)  # reference axis 0 = xi (i), 1 = eta (j), 2 = zeta (k)
+            if not 0 <= fixed_axis <= 2:
+                raise ValueError(f"A hexahedron has local faces 0..5 {FACE_NAMES_3D}, but {face!r} was given.")
+            a, b = np.meshgrid(idx, idx, indexing="ij")
+            fixed = np.full(n * n, 0 if end == 0 else n - 1)
+            a, b = a.ravel(), b.ravel()
+            # Array order is (k, j, i) = (zeta, eta, xi).
+            return {0: (a, b, fixed), 1: (a, fixed, b), 2: (fixed, a, b)}[fixed_axis]
         return {
             0: (idx, np.zeros(n, int)),
             1: (idx, np.full(n, n - 1)),
@@ -133,8 +191,10 @@ class Mesh:
 
         Returns ``(points, weights, normals)``: the (n,) global indices of the face's GLL
         points, the (n,) line-integration weights ``w_k |dx/ds|`` in metres, and the
-        (n, 2) outward unit normals.
+        (n, 2) outward unit normals. For hexahedra use :meth:`faces` (any dimension).
         """
+        if self.ndim != 2:
+            raise NotImplementedError("face_geometry is 2D only; use Mesh.faces(side) for hexahedra (any dimension).")
         j, i = self.face_points(face)
         c = self.coordinates[element]
         d = self.gll.derivative
@@ -156,6 +216,81 @@ class Mesh:
         flip = np.sign(np.einsum("nd,nd->n", normal, grad_ref)) * outward_sign
         normal = normal * flip[:, None]
         return self.ibool[element][j, i], w * length, normal
+
+    def faces(self, side: str) -> Faces:
+        """Boundary integration data of a side set, any dimension, computed once and cached.
+
+        Parameters
+        ----------
+        side : a key of `side_sets` ("bottom", "z1", "r1", "absorbing", ...).
+
+        Returns
+        -------
+        Faces: elements, local faces, local point indices, global nodes, surface weights
+        and outward unit normals (shapes in `Faces`).
+
+        Notes
+        -----
+        2D faces are exactly :meth:`face_geometry`'s (bit for bit). In 3D, on the face
+        where reference coordinate xi_a is fixed, the area vector is
+        ``n dS = +-|J| grad(xi_a) dxi_b dxi_c`` (Nanson's formula), so ``|J_s| = |J|
+        |grad xi_a|`` and ``n = +-grad xi_a / |grad xi_a|`` (+ on the xi_a = +1 face), from
+        the same inverse Jacobian the stiffness operator uses.
+        """
+        if side in self._faces:
+            return self._faces[side]
+        if side not in self.side_sets:
+            raise ValueError(f"Unknown side set {side!r}; valid side sets are {sorted(self.side_sets)}.")
+        pairs = np.asarray(self.side_sets[side], dtype=np.int64).reshape(-1, 2)
+        elements, local = pairs[:, 0], pairs[:, 1]
+        n = self.gll.n_points
+        n_fp = n if self.ndim == 2 else n * n
+        idx = [np.zeros((len(pairs), n_fp), np.int64) for _ in range(self.ndim)]
+        nodes = np.zeros((len(pairs), n_fp), np.int64)
+        weights = np.zeros((len(pairs), n_fp))
+        normals = np.zeros((len(pairs), n_fp, self.ndim))
+        w = self.gll.weights
+        for face in np.unique(local):
+            rows = np.flatnonzero(local == face)
+            pts = self.face_points(int(face))
+            for a in range(self.ndim):
+                idx[a][rows] = pts[a]
+            if self.ndim == 2:
+                for r in rows:
+                    nodes[r], weights[r], normals[r] = self.face_geometry(int(elements[r]), int(face))
+                continue
+            fixed_axis, end = divmod(int(face), 2)
+            e = elements[rows][:, None]
+            grad = self.inverse_jacobian[(e,) + tuple(pts)][..., fixed_axis, :]  # (m, n_fp, 3)
+            norm = np.linalg.norm(grad, axis=-1)
+            free = [ax for ax in range(3) if ax != fixed_axis]  # reference axes spanning the face
+            # Array index of reference axis ax is 2 - ax ((k, j, i) = (zeta, eta, xi)).
+            w_face = w[pts[2 - free[0]]] * w[pts[2 - free[1]]]
+            weights[rows] = w_face * self.jacobian[(e,) + tuple(pts)] * norm
+            normals[rows] = (1.0 if end == 1 else -1.0) * grad / norm[..., None]
+            nodes[rows] = self.ibool[(e,) + tuple(pts)]
+        for arr in (elements, local, nodes, weights, normals, *idx):
+            arr.setflags(write=False)
+        out = Faces(elements=elements, local_faces=local, local_indices=tuple(idx),
+                    global_nodes=nodes, weights=weights, normals=normals)
+        self._faces[side] = out
+        return out
+
+    def position(self, location) -> np.ndarray:
+        """(ndim,) mesh coordinates of a location: a coordinate sequence in the mesh's
+        axes (m), or, in a spherical chunk, an `engine.Geographic` (converted to
+        Earth-centred Cartesian coordinates, see `engine.geographic`)."""
+        if isinstance(location, Geographic):
+            if self.chunk is None:
+                raise ValueError(
+                    f"A Geographic location needs a spherical mesh (engine.mesh.spherical_chunk), but this mesh has "
+                    f"Cartesian axes {self.axis_names}; give the location as {len(self.axis_names)} coordinates in m."
+                )
+            return location.to_cartesian()
+        p = np.asarray(location, dtype=float)
+        if p.shape != (self.ndim,) or not np.all(np.isfinite(p)):
+            raise ValueError(f"A location must have {self.ndim} finite coordinates {self.axis_names}, but {location!r} was given.")
+        return p
 
     # --- point location and interpolation ----------------------------------------
     def locate(self, point) -> tuple:
@@ -393,16 +528,35 @@ def _global_numbering(coordinates: np.ndarray) -> tuple:
     return ibool, global_coords
 
 
-def build_mesh(coordinates: np.ndarray, rule: GLL, side_sets: dict, absorbing=(), axis_names=("x", "z")) -> Mesh:
-    """Derive numbering and geometry from per-element GLL coordinates."""
+def structured_side_sets(elements_on_side: dict, local_face: dict, absorbing) -> dict:
+    """Side sets of a structured mesh: ``name -> (n_faces, 2)`` (element, local face) for each
+    side, plus ``"free_surface"`` (the sides that do not absorb) and ``"absorbing"``.
+
+    ``elements_on_side[name]`` holds the elements along that side (any shape), whose local
+    face ``local_face[name]`` lies on it.
+    """
+    sets = {name: np.stack([np.ravel(elements_on_side[name]), np.full(np.size(elements_on_side[name]), face)],
+                           axis=1).astype(np.int64) for name, face in local_face.items()}
+    empty = np.zeros((0, 2), np.int64)
+    free = [sets[s] for s in local_face if s not in absorbing]
+    sets["free_surface"] = np.concatenate(free) if free else empty
+    sets["absorbing"] = np.concatenate([sets[s] for s in absorbing]) if absorbing else empty
+    return sets
+
+
+def build_mesh(coordinates: np.ndarray, rule: GLL, side_sets: dict, absorbing=(), axis_names=("x", "z"),
+               element_layers: np.ndarray | None = None, chunk=None) -> Mesh:
+    """Derive numbering and geometry from per-element GLL coordinates.
+
+    ``element_layers`` and ``chunk`` are passed through to the `Mesh` (see its attributes).
+    """
+    # Before the geometry: a bare string would be read as single-letter side sets.
+    absorbing = names("absorbing", absorbing, sorted(side_sets), what="side sets")
     coordinates = np.ascontiguousarray(coordinates, dtype=np.float64)
+    if not np.all(np.isfinite(coordinates)):
+        raise ValueError(f"The 'coordinates' must be finite, but {int((~np.isfinite(coordinates)).sum())} are NaN or infinite.")
     det, inv = _geometry(coordinates, rule)
     ibool, global_coords = _global_numbering(coordinates)
-    unknown = [name for name in absorbing if name not in side_sets]
-    if unknown:
-        raise ValueError(
-            f"Unknown absorbing side set(s) {unknown}; valid names are {sorted(side_sets)}."
-        )
     for arr in (coordinates, ibool, global_coords, det, inv):
         arr.setflags(write=False)
     return Mesh(
@@ -416,4 +570,6 @@ def build_mesh(coordinates: np.ndarray, rule: GLL, side_sets: dict, absorbing=()
         side_sets=dict(side_sets),
         absorbing=tuple(absorbing),
         axis_names=tuple(axis_names),
+        element_layers=element_layers,
+        chunk=chunk,
     )

@@ -5,8 +5,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .._validate import describe, extent, names, number, optional_number
 from ..gll import gll
-from .core import Mesh, build_mesh
+from .core import Mesh, build_mesh, structured_side_sets
 
 __all__ = ["rectangle"]
 
@@ -31,8 +32,9 @@ def rectangle(
     x, z : (min, max) extent in metres; z points up and ``z[1]`` is the surface.
     elements : (nx, nz) element counts; or give ``element_size`` (metres) instead.
     order : polynomial order of the GLL basis (default 4, 25 points per element).
-    absorbing : side sets that absorb ("left", "right", "bottom", "top"). Sides that do
-        not absorb are free surfaces (traction-free for elastic and SH, p = 0 for acoustic).
+    absorbing : side sets that absorb, a list such as ["left", "right", "bottom"] (from
+        "left", "right", "bottom", "top"; a bare string is refused); () for none. Sides that
+        do not absorb are free surfaces (traction-free for elastic and SH, p = 0 for acoustic).
     topography : optional callable ``z_top(x)`` in metres giving the surface elevation;
         each column of elements is stretched between ``z[0]`` and ``z_top(x)``, and the
         GLL points follow the curve exactly.
@@ -41,20 +43,18 @@ def rectangle(
     Side sets: "left", "right", "bottom", "top", plus "free_surface" (the sides that do
     not absorb) and "absorbing" (those that do).
     """
-    (x0, x1), (z0, z1) = _checked_extent("x", x), _checked_extent("z", z)
+    (x0, x1), (z0, z1) = extent("x", x), extent("z", z)
     if elements is None:
-        if element_size is None or not element_size > 0:
-            raise ValueError(
-                f"Give either 'elements' = (nx, nz) or a positive 'element_size', but elements={elements!r} "
-                f"and element_size={element_size!r} were given."
-            )
+        element_size = optional_number("element_size", element_size, "positive")
+        if element_size is None:
+            raise ValueError("Give either 'elements' = (nx, nz) or a positive 'element_size', but neither was given.")
         elements = (int(np.ceil((x1 - x0) / element_size)), int(np.ceil((z1 - z0) / element_size)))
-    nx, nz = (int(n) for n in elements)
-    if nx < 1 or nz < 1:
-        raise ValueError(f"The 'elements' parameter must be two positive counts, but {elements!r} was given.")
-    unknown = [s for s in absorbing if s not in _SIDES]
-    if unknown:
-        raise ValueError(f"Unknown side(s) {unknown} in 'absorbing'; valid sides are {list(_SIDES)}.")
+    nx, nz = _checked_counts("elements", elements)
+    absorbing = names("absorbing", absorbing, _SIDES, what="sides")
+    if topography is not None and not callable(topography):
+        raise TypeError(f"The 'topography' parameter must be a callable z_top(x) or None, but {describe(topography)} was given.")
+    if isinstance(axis_names, str) or len(tuple(axis_names)) != 2 or not all(isinstance(a, str) for a in axis_names):
+        raise ValueError(f"The 'axis_names' parameter must be two names such as ('x', 'z'), but {describe(axis_names)} was given.")
 
     rule = gll(order)
     n = rule.n_points
@@ -77,25 +77,22 @@ def rectangle(
     coords = np.stack([xx, zz], axis=-1).reshape(nz * nx, n, n, 2)
 
     elem = np.arange(nz * nx).reshape(nz, nx)
-    side_sets = {
-        "left": np.stack([elem[:, 0], np.full(nz, 0)], axis=1),
-        "right": np.stack([elem[:, -1], np.full(nz, 1)], axis=1),
-        "bottom": np.stack([elem[0, :], np.full(nx, 2)], axis=1),
-        "top": np.stack([elem[-1, :], np.full(nx, 3)], axis=1),
-    }
-    free = [side_sets[s] for s in _SIDES if s not in absorbing]
-    side_sets["free_surface"] = np.concatenate(free) if free else np.zeros((0, 2), int)
-    side_sets["absorbing"] = (
-        np.concatenate([side_sets[s] for s in absorbing]) if absorbing else np.zeros((0, 2), int)
-    )
+    side_sets = structured_side_sets(
+        {"left": elem[:, 0], "right": elem[:, -1], "bottom": elem[0, :], "top": elem[-1, :]},
+        {side: face for face, side in enumerate(_SIDES)}, absorbing)
     return build_mesh(coords, rule, side_sets, absorbing=tuple(absorbing), axis_names=axis_names)
 
 
-def _checked_extent(name: str, extent) -> tuple[float, float]:
+
+def _checked_counts(name: str, counts) -> tuple[int, int]:
+    """Two positive integer counts; integral floats (8.0) pass, 2.5 or NaN do not."""
+    message = f"The '{name}' parameter must be two positive integer counts (nx, nz), but {describe(counts)} was given."
+    if isinstance(counts, (str, bytes)):
+        raise ValueError(message)
     try:
-        lo, hi = (float(v) for v in extent)
+        values = [number(name, n, "positive") for n in counts]
     except (TypeError, ValueError):
-        raise ValueError(f"The '{name}' parameter must be a (min, max) pair, but {extent!r} was given.") from None
-    if not hi > lo:
-        raise ValueError(f"The '{name}' parameter must satisfy min < max, but {extent!r} was given.")
-    return lo, hi
+        raise ValueError(message) from None
+    if len(values) != 2 or not all(v.is_integer() for v in values):
+        raise ValueError(message)
+    return int(values[0]), int(values[1])
