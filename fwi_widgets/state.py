@@ -145,6 +145,12 @@ class InversionState(HasTraits):
         """Names of the inverse problem's events."""
         return tuple(self._config.events)
 
+    @property
+    def stations(self) -> tuple[str, ...]:
+        """Names (NET.STA) of the project's stations, as the project lists them; every
+        event is recorded at all of them."""
+        return self._station_names
+
     # --- validation ------------------------------------------------------------------------
     @validate("selected_station")
     def _valid_station(self, proposal):

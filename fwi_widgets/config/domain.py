@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import Configuration, positive, register
+from ._base import Configuration, number, positive, register
 
 __all__ = ["MapViewDomain", "BoxDomain", "EARTH_RADIUS_M"]
 
@@ -31,10 +31,18 @@ class MapViewDomain(Configuration):
     axis_names = ("x", "y")
 
     def __post_init__(self):
-        if not -90 < float(self.center_latitude) < 90:
+        lat = number("center_latitude", self.center_latitude)
+        if not -90 < lat < 90:
             raise ValueError(f"The 'center_latitude' parameter must be in (-90, 90), but {self.center_latitude!r} was given.")
-        positive("width_in_meters", self.width_in_meters)
-        positive("height_in_meters", self.height_in_meters)
+        number("center_longitude", self.center_longitude, minimum=-180.0, maximum=360.0)
+        # The projection is one-to-one within pi R of the centre; a side of at most pi R
+        # keeps every corner (half a diagonal, <= pi R / sqrt(2)) well inside that.
+        for name in ("width_in_meters", "height_in_meters"):
+            if positive(name, getattr(self, name)) > np.pi * EARTH_RADIUS_M:
+                raise ValueError(
+                    f"The '{name}' parameter must be at most {np.pi * EARTH_RADIUS_M:.0f} m (half the Earth's "
+                    f"circumference, where the map projection stops being one-to-one), but {getattr(self, name)!r} was given."
+                )
 
     @property
     def extent(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -96,6 +104,8 @@ class BoxDomain(Configuration):
     axis_names = ("x", "z")
 
     def __post_init__(self):
+        for name in ("x_min", "x_max", "z_min", "z_max"):
+            number(name, getattr(self, name))
         if not (float(self.x_max) > float(self.x_min) and float(self.z_max) > float(self.z_min)):
             raise ValueError(
                 f"The box must have x_min < x_max and z_min < z_max, but x=({self.x_min}, {self.x_max}), "

@@ -5,7 +5,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._base import Configuration, name_string, positive, register
+from ._base import MAX_NAME_BYTES, Configuration, name_string, number, positive, register, string
+
+_TENSOR_KEYS = ("mrr", "mtt", "mpp", "mrt", "mrp", "mtp")
+
+
+def _latitude_longitude(item) -> None:
+    """Latitude in [-90, 90] and longitude in [-180, 360] degrees, or None."""
+    if item.latitude is not None:
+        number("latitude", item.latitude, minimum=-90.0, maximum=90.0)
+    if item.longitude is not None:
+        number("longitude", item.longitude, minimum=-180.0, maximum=360.0)
+
+
+def _position(value):
+    """None, or (x, z) in metres as a tuple of two finite floats (every domain is 2D)."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise TypeError(f"The 'position' parameter must be a pair (x, z) in metres, or None, but {value!r} was given.")
+    if len(value) != 2:
+        raise ValueError(f"The 'position' parameter must be a pair (x, z) in metres, but {value!r} was given.")
+    return tuple(number(f"position[{i}]", v) for i, v in enumerate(value))
 
 __all__ = ["Event", "Station", "EventCollection", "event_name"]
 
@@ -24,8 +45,18 @@ class Station(Configuration):
     position: tuple | None = None
 
     def __post_init__(self):
-        if self.position is not None:
-            object.__setattr__(self, "position", tuple(float(v) for v in self.position))
+        name_string(self.network, "network")
+        name_string(self.station, "station")
+        if "." in self.network:
+            raise ValueError(f"The 'network' parameter must not contain '.' (the name is NET.STA), but {self.network!r} was given.")
+        if len(self.name.encode("utf-8")) > MAX_NAME_BYTES:
+            raise ValueError(
+                f"The 'network' and 'station' parameters must make a name NET.STA of at most {MAX_NAME_BYTES} bytes "
+                f"(it becomes a file name), but {len(self.name.encode('utf-8'))} bytes were given."
+            )
+        _latitude_longitude(self)
+        number("elevation_in_m", self.elevation_in_m)
+        object.__setattr__(self, "position", _position(self.position))
 
     @property
     def name(self) -> str:
@@ -50,10 +81,36 @@ class Event(Configuration):
     position: tuple | None = None
 
     def __post_init__(self):
-        name_string(self.name, "event name")
+        name_string(self.name, "name")
+        string("origin_time", self.origin_time)
+        from obspy import UTCDateTime
+
+        try:
+            UTCDateTime(self.origin_time)
+        except Exception:  # obspy raises TypeError or ValueError, depending on the text
+            raise ValueError(
+                f"The 'origin_time' parameter must be an ISO 8601 time such as '2015-04-16T18:07:48Z', but "
+                f"{self.origin_time!r} was given."
+            ) from None
+        _latitude_longitude(self)
         positive("depth_in_m", self.depth_in_m, allow_zero=True)
-        if self.position is not None:
-            object.__setattr__(self, "position", tuple(float(v) for v in self.position))
+        if self.depth_in_m >= 6_371_000.0:
+            raise ValueError(f"The 'depth_in_m' parameter must be below the Earth's radius (6371 km), but "
+                             f"{self.depth_in_m!r} was given.")
+        # Mw -2..10 spans every recorded earthquake (the largest, Chile 1960, was 9.5); it
+        # also keeps 10**(1.5 Mw + 9.1) a finite moment.
+        number("magnitude", self.magnitude, minimum=-2.0, maximum=10.0)
+        if self.moment_tensor is not None:
+            if not isinstance(self.moment_tensor, dict) or sorted(self.moment_tensor) != sorted(_TENSOR_KEYS):
+                raise ValueError(
+                    f"The 'moment_tensor' parameter must be None or a dict with the keys {list(_TENSOR_KEYS)} (N m), "
+                    f"but {self.moment_tensor!r} was given."
+                )
+            object.__setattr__(self, "moment_tensor", {
+                k: number(f"moment_tensor[{k!r}]", self.moment_tensor[k]) for k in _TENSOR_KEYS})
+        positive("half_duration_in_seconds", self.half_duration_in_seconds, allow_zero=True)
+        string("region", self.region)
+        object.__setattr__(self, "position", _position(self.position))
 
     @property
     def scalar_moment(self) -> float:
@@ -83,6 +140,14 @@ class EventCollection(Configuration):
     stations: list = field(default_factory=list)
 
     def __post_init__(self):
+        for attr, cls in (("events", Event), ("stations", Station)):
+            items = getattr(self, attr)
+            if not isinstance(items, (list, tuple)):
+                raise TypeError(f"The '{attr}' parameter must be a list of sn.{cls.__name__}, but {items!r} was given.")
+            bad = [item for item in items if not isinstance(item, cls)]
+            if bad:
+                raise TypeError(f"The '{attr}' parameter must hold sn.{cls.__name__} objects only, but {bad[0]!r} was given.")
+            object.__setattr__(self, attr, list(items))
         names = [e.name for e in self.events]
         if len(set(names)) != len(names):
             raise ValueError("Event names must be unique.")

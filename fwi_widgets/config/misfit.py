@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.misfit import available as available_misfits
+import inspect
 
-from ._base import Configuration, choice, name_string, positive, register
+from engine.misfit import available as available_misfits, by_name as misfit_by_name
+
+from ._base import Configuration, choice, mapping_of, name_string, positive, register
 
 __all__ = ["MisfitConfiguration", "WindowPicking"]
 
@@ -49,11 +51,27 @@ class MisfitConfiguration(Configuration):
     misfit_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        name_string(self.name, "misfit configuration name")
+        name_string(self.name, "name")
+        name_string(self.simulation_configuration, "simulation_configuration")
+        name_string(self.observed_data, "observed_data")
         choice("misfit_function", self.misfit_function, list(available_misfits()))
         lo = positive("min_period_in_seconds", self.min_period_in_seconds)
         hi = positive("max_period_in_seconds", self.max_period_in_seconds)
         if not hi > lo:
             raise ValueError(f"The 'max_period_in_seconds' parameter must exceed the minimum period {lo!r}, but {hi!r} was given.")
         if self.windows is not None and not isinstance(self.windows, WindowPicking):
-            raise TypeError("The 'windows' parameter must be a sn.WindowPicking or None (whole traces).")
+            raise TypeError(
+                f"The 'windows' parameter must be a sn.WindowPicking or None (whole traces), but {self.windows!r} was given."
+            )
+        options = mapping_of("misfit_options", self.misfit_options)
+        # The misfit modules list their options (DEFAULTS, REQUIRED); an unknown one would
+        # otherwise fail in every simulation job, after the simulations ran.
+        module = inspect.getmodule(misfit_by_name(self.misfit_function))
+        valid = [*getattr(module, "REQUIRED", ()), *getattr(module, "DEFAULTS", {})]
+        unknown = [k for k in options if k not in valid]
+        if valid and unknown:
+            raise ValueError(
+                f"The 'misfit_options' parameter has option(s) {unknown} that the {self.misfit_function!r} misfit does "
+                f"not take; valid options are {valid}."
+            )
+        object.__setattr__(self, "misfit_options", options)

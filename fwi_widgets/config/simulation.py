@@ -7,7 +7,7 @@ import numpy as np
 
 from engine.adjoint import sampling_interval_for
 
-from ._base import Configuration, check_parameter_names, choice, name_string, positive, register
+from ._base import Configuration, check_parameter_names, choice, integer, mapping_of, name_string, positive, register
 
 __all__ = ["SimulationConfiguration", "ConstantModel", "GridModel", "PHYSICS"]
 
@@ -24,10 +24,13 @@ class ConstantModel(Configuration):
     values: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        name_string(self.name, "model name")
-        check_parameter_names(self.values, "model parameter")
-        for k, v in self.values.items():
-            positive(f"values[{k!r}]", v)
+        name_string(self.name, "name")
+        values = mapping_of("values", self.values)
+        if not values:
+            raise ValueError("The 'values' parameter must give at least one parameter, e.g. {'VS': 3900.0, 'RHO': 3300.0}, "
+                             "but {} was given.")
+        check_parameter_names(values, "model parameter")
+        object.__setattr__(self, "values", {k: positive(f"values[{k!r}]", v) for k, v in values.items()})
 
 
 @register
@@ -41,8 +44,16 @@ class GridModel(Configuration):
     data: object = None
 
     def __post_init__(self):
-        name_string(self.name, "model name")
+        name_string(self.name, "name")
         if self.data is not None:
+            import xarray as xr
+
+            if not isinstance(self.data, xr.Dataset):
+                raise TypeError(f"The 'data' parameter must be an xarray.Dataset or None, but a "
+                                f"{type(self.data).__name__} was given.")
+            if not self.data.data_vars:
+                raise ValueError("The 'data' parameter must hold at least one variable (VS, RHO, ...), but an empty "
+                                 "Dataset was given.")
             check_parameter_names(list(self.data.data_vars), "model parameter")
             for k in self.data.data_vars:
                 values = np.asarray(self.data[k].values)
@@ -87,7 +98,8 @@ class SimulationConfiguration(Configuration):
     forward_wavefield_sampling_interval: int | str = 1
 
     def __post_init__(self):
-        name_string(self.name, "simulation configuration name")
+        name_string(self.name, "name")
+        name_string(self.model, "model")
         choice("physics", self.physics, list(PHYSICS))
         lo = positive("min_period_in_seconds", self.min_period_in_seconds)
         hi = positive("max_period_in_seconds", self.max_period_in_seconds)
@@ -100,16 +112,24 @@ class SimulationConfiguration(Configuration):
                 f"The 'elements_per_wavelength' parameter must be at least 0.5 (order-4 elements need >= ~5 points per "
                 f"wavelength to resolve the minimum period), but {epw!r} was given."
             )
-        if self.tensor_order not in range(1, 9):
-            raise ValueError(f"The 'tensor_order' parameter must be an integer in 1..8, but {self.tensor_order!r} was given.")
+        object.__setattr__(self, "tensor_order", integer("tensor_order", self.tensor_order, minimum=1, maximum=8))
+        if not isinstance(self.absorbing_sides, (list, tuple)):
+            raise TypeError(f"The 'absorbing_sides' parameter must be a list of sides, e.g. ['left', 'right', 'bottom'], "
+                            f"but {self.absorbing_sides!r} was given.")
         object.__setattr__(self, "absorbing_sides", tuple(self.absorbing_sides))
         for s in self.absorbing_sides:
             choice("absorbing_sides", s, ["left", "right", "bottom", "top"])
+        if len(set(self.absorbing_sides)) != len(self.absorbing_sides):
+            raise ValueError(f"The 'absorbing_sides' parameter lists a side twice: {list(self.absorbing_sides)}.")
         positive("sponge_width_in_wavelengths", self.sponge_width_in_wavelengths, allow_zero=True)
         choice("precision", self.precision, ["float64", "float32"])
         interval = self.forward_wavefield_sampling_interval
         if interval != "auto":
-            if isinstance(interval, bool) or not isinstance(interval, (int, np.integer)) or interval < 1:
+            if isinstance(interval, (bool, np.bool_)) or not isinstance(interval, (int, np.integer, str)):
+                raise TypeError(
+                    f"The 'forward_wavefield_sampling_interval' parameter must be an int or 'auto', but {interval!r} was given."
+                )
+            if isinstance(interval, str) or interval < 1:
                 raise ValueError(
                     f"The 'forward_wavefield_sampling_interval' parameter must be an integer >= 1 or 'auto' (1 keeps "
                     f"every time step for the exact gradient; 2-4 keep every 2nd-4th step; 'auto' the most the minimum "

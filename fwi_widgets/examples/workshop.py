@@ -17,6 +17,9 @@ Recipe (deterministic, seeded):
   surface waves).
 
 The seed's Part 4 then runs with ``inversion_parameters=["VS"]`` and 2D smoothing lengths.
+
+The project is built by :func:`._build.build_example`: a build that was interrupted (a
+killed kernel) is finished by the same call, every step keeping what is already there.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from ..config import (
     Station, WindowPicking,
 )
 from ..project import Project
+from ._build import add_grid_model_once, build_example, intact
 
 __all__ = ["workshop_2d", "SEED_EVENTS", "TRUE_ANOMALIES"]
 
@@ -68,23 +72,36 @@ def workshop_2d(path, size: str = "full", load_if_exists: bool = True, noise: fl
 
     ``size="full"``: 6 events, every station of the fact sheet inside the domain (>= 40);
     ``size="small"``: the seed's 3 events, 24 stations, a coarser mesh (for tests and CI).
-    ``lock_timeout_in_seconds`` is how long opening an existing project waits for another
-    process to let go of it (see :class:`~fwi_widgets.project.Project`).
+    ``noise`` is the relative level of the band-limited noise added to the observed data,
+    ``seed`` seeds it. A project built with other ``size``, ``noise`` or ``seed`` is refused.
+
+    If an earlier build at ``path`` was interrupted, this call finishes it. While another
+    process builds it, this one waits up to ``lock_timeout_in_seconds`` (s), or is told
+    so; the same timeout applies to opening an existing project that another process
+    holds (see :class:`~fwi_widgets.project.Project`).
     """
     if size not in ("full", "small"):
         raise ValueError(f"The 'size' parameter must be 'full' or 'small', but {size!r} was given.")
-    path = Path(path)
-    if (path / "project.json").exists():
-        if not load_if_exists:
-            raise FileExistsError(f"A project already exists at {path}; pass load_if_exists=True or choose another path.")
-        return Project(path, lock_timeout_in_seconds=lock_timeout_in_seconds)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating, np.integer)) or not noise >= 0:
+        raise ValueError(f"The 'noise' parameter must be a number >= 0, but {noise!r} was given.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"The 'seed' parameter must be an integer, but {seed!r} was given.")
+    noise, seed = float(noise), int(seed)
     domain = MapViewDomain(center_latitude=49.0, center_longitude=8.0, width_in_meters=7.6e6, height_in_meters=6.4e6)
+    return build_example(
+        path, example="workshop_2d", arguments={"size": size, "noise": noise, "seed": seed}, domain=domain,
+        recipe=lambda p: _recipe(p, domain, size, noise, seed), load_if_exists=load_if_exists,
+        lock_timeout_in_seconds=lock_timeout_in_seconds,
+    )
+
+
+def _recipe(p: Project, domain: MapViewDomain, size: str, noise: float, seed: int) -> None:
+    """Everything but the domain; each step keeps what an interrupted run left intact."""
     events = _events(SEED_EVENTS + (EXTRA_EVENTS if size == "full" else []))
     stations = _stations(domain, margin=900e3, limit=None if size == "full" else 24)
-    p = Project.from_domain(path=path, domain=domain, load_if_exists=False)
     p += EventCollection(events=events, stations=stations)
     p += ConstantModel(name="prior", values={"VS": PRIOR_VS, "RHO": RHO})
-    p += GridModel(name="true_model", data=true_model(domain))
+    add_grid_model_once(p, GridModel(name="true_model", data=true_model(domain)))
     epw = 1.5 if size == "full" else 1.1
     for name, model in ((SIMULATION, "prior"), ("true_model_70_120_seconds", "true_model")):
         p += SimulationConfiguration(
@@ -98,7 +115,6 @@ def workshop_2d(path, size: str = "full", load_if_exists: bool = True, noise: fl
         max_period_in_seconds=MAX_PERIOD, misfit_function="tf_phase",
         windows=WindowPicking(min_velocity_in_m_per_s=3300.0, max_velocity_in_m_per_s=4800.0, padding_in_seconds=120.0),
     )
-    return p
 
 
 def _events(names: list[str]) -> list[Event]:
@@ -156,11 +172,23 @@ def _synthesise_observed(p: Project, domain, noise: float, seed: int) -> None:
     true = disc.model_from_values(prior_d.mesh, p.model_dataset("true_model"))
     receivers = disc.receivers_for(p)
     rng = np.random.default_rng(seed)
+    # The events' noise comes from one generator, in event order. An event whose data an
+    # interrupted build already stored is skipped, but its draw is made all the same (every
+    # event's record has the same shape), so a finished build equals an uninterrupted one.
+    shape, skipped = None, 0
     for name in p.events.list():
+        if intact(p.paths.observed("observed", name)):
+            skipped += 1
+            continue
         source, _ = disc.source_for(p, name, prior_d.physics, sim_cfg)
         sim = engine.simulate(prior_d.mesh, true, [source], receivers, end_time=END_TIME, physics=prior_d.physics,
                               dt=prior_d.dt, sponge_width=prior_d.sponge_width)
         data = sim.seismograms.values
+        if shape is None:
+            shape = data.shape
+        for _ in range(skipped):
+            rng.standard_normal(shape)
+        skipped = 0
         sos = butter(4, [1 / MAX_PERIOD, 1 / MIN_PERIOD], btype="bandpass", fs=1 / sim.dt, output="sos")
         white = rng.standard_normal(data.shape)
         band = sosfiltfilt(sos, white, axis=-1)

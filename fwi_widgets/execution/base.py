@@ -7,6 +7,14 @@ about them by ``job_id``; it never persists anything. The workflow keeps the dur
 record of what it submitted and treats ``JobStatus.UNKNOWN`` (a site that never saw the
 job, e.g. after a restart) as "lost, submit again".
 
+Collecting a finished job
+-------------------------
+A job's outputs are files the project's store wrote with checksums. Before its
+outputs are used, :func:`damaged_outputs` checks them all; a job with a damaged
+output is treated as lost: the workflow deletes what is damaged and the job's
+``result.json``, tells its site to :meth:`Site.discard` the finished run, and submits
+it again (a further attempt, so a site that keys runs by attempt starts a fresh one).
+
 Numba threading
 ---------------
 Every site runs a job inside :func:`numba_job_threads`, which
@@ -33,6 +41,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -45,6 +54,7 @@ __all__ = [
     "numba_job_threads",
     "run_job",
     "format_exception",
+    "damaged_outputs",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -119,6 +129,46 @@ def _check_ranks_per_job(ranks_per_job: Any) -> int:
             f"but {ranks_per_job} was given."
         )
     return ranks_per_job
+
+
+# --------------------------------------------------------------------------- outputs
+
+# Files of a job folder that the store writes with a checksum (JSON embeds it; the
+# others have a ``.sha256`` sidecar). Anything else there (completions.log) is not
+# an output that the workflow reads.
+_OUTPUT_SUFFIXES = (".json", ".nc", ".npy", ".mseed")
+
+
+def damaged_outputs(folder: str | Path, also: Iterable[str | Path] = ()) -> list[Exception]:
+    """The outputs of a finished job that fail their checks, as errors naming each file.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The job's folder: every checksummed file in it is checked (``result.json``,
+        the job's NetCDF and ``.npy`` files), but not previous versions (``.prev``),
+        sidecars or temporary files.
+    also : iterable of paths
+        Further outputs the job writes outside its folder; a missing one counts as
+        damaged (``FileNotFoundError``).
+
+    Returns
+    -------
+    list of CorruptFileError or FileNotFoundError
+        Empty when every output is intact.
+    """
+    from ..project import store  # the store is a leaf module; imported here to keep base light
+
+    folder = Path(folder)
+    candidates = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix in _OUTPUT_SUFFIXES
+                        and not f.name.startswith(".")) if folder.is_dir() else []
+    damaged: list[Exception] = []
+    for path in [*candidates, *map(Path, also)]:
+        try:
+            store.verify(path)
+        except (store.CorruptFileError, FileNotFoundError) as error:
+            damaged.append(error)
+    return damaged
 
 
 # --------------------------------------------------------------------------- Numba
@@ -338,6 +388,20 @@ class Site(ABC):
                 # Bounded sleeps let subclasses whose jobs finish elsewhere (Dask)
                 # notice progress through _status_locked as well.
                 self._finished_cond.wait(0.1 if remaining is None else min(0.1, remaining))
+
+    def discard(self, job_id: str) -> None:
+        """Forget that job ``job_id`` finished, so that the next :meth:`submit` runs it again.
+
+        For a job whose outputs turned out damaged (:func:`damaged_outputs`): the run
+        counts as failed, and submitting it again is a further attempt. A job this site
+        does not know, or one still pending or running, is left alone.
+        """
+        _check_job_id(job_id)
+        with self._lock:
+            record = self._records.get(job_id)
+            if record is not None and record.status is JobStatus.DONE:
+                record.status, record.result = JobStatus.FAILED, None
+                record.error = "Its outputs were found damaged after it finished; it is to run again."
 
     def add_done_callback(self, callback: DoneCallback) -> None:
         """Call ``callback(JobInfo)`` whenever a job finishes from now on.

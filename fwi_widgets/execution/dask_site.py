@@ -15,11 +15,18 @@ meanwhile and ``DONE`` when it finishes. Beyond that it is ``FAILED`` with Dask'
 The first attempt of a job uses ``job_id`` as the Dask key; a retry after a failure uses
 ``"<job_id>/retry-<n>"``, because Dask forgets a released key asynchronously and a
 re-used key could silently return the old, failed task.
+
+Scripts: the private cluster's workers are spawned, so each one imports the main
+script again. A plain script must therefore keep its code under
+``if __name__ == "__main__":``; without it, starting the cluster raises a
+``RuntimeError`` that says so (Dask's own error is "Nanny failed to start").
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -34,6 +41,27 @@ __all__ = ["DaskSite"]
 _LOGGER = logging.getLogger(__name__)
 # How often the watcher thread looks for finished jobs: the latency of "done" (s).
 _POLL_SECONDS = 0.05
+
+_SCRIPT_HINT = (
+    "A plain script that uses the dask site must put its code under "
+    '`if __name__ == "__main__":` (Dask starts worker processes that import the script '
+    "again), or use the site 'local'."
+)
+
+
+def _in_spawned_bootstrap() -> bool:
+    """True while a spawned child process imports the parent's main script.
+
+    ``multiprocessing`` sets ``_inheriting`` on the current process during that phase;
+    it refuses to start processes then, which is what a script without a
+    ``__main__`` guard runs into when each worker re-imports it.
+    """
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _main_is_a_script() -> bool:
+    """True if ``__main__`` is a file (a script), not a notebook or an interactive shell."""
+    return getattr(sys.modules.get("__main__"), "__file__", None) is not None
 
 
 class DaskSite(Site):
@@ -142,6 +170,13 @@ class DaskSite(Site):
             "dashboard_address": "127.0.0.1:0",
             **self._cluster_options.get("scheduler_kwargs", {}),
         }
+        if _in_spawned_bootstrap():
+            # We are a worker process importing a script that starts the site at module
+            # level: starting a cluster here would fail (or recurse); say why instead.
+            raise RuntimeError(
+                f"The Dask site '{self.name}' was started while a worker process imports "
+                f"the main script. {_SCRIPT_HINT}"
+            )
         with dask.config.set(
             {
                 # Spawned workers start a fresh OpenMP runtime; forked ones would
@@ -150,7 +185,13 @@ class DaskSite(Site):
                 "distributed.scheduler.allowed-failures": self._allowed_failures,
             }
         ):
-            cluster = LocalCluster(**options)
+            try:
+                cluster = LocalCluster(**options)
+            except (RuntimeError, OSError) as exc:  # start failures; bad options pass through
+                hint = f" {_SCRIPT_HINT}" if _main_is_a_script() else ""
+                raise RuntimeError(
+                    f"Starting the Dask site's local cluster failed: {str(exc).rstrip('.')}.{hint}"
+                ) from exc
         try:
             client = Client(cluster, set_as_default=False)
         except BaseException:
@@ -274,13 +315,23 @@ class DaskSite(Site):
         return super().infos(job_ids)
 
     def _executing_keys(self, keys: list[str]) -> set[str]:
+        """Those of ``keys`` that a worker is executing now.
+
+        We ask for the call stacks of *all* executing tasks and pick ours, instead of
+        ``call_stack(keys=...)``: given keys, the scheduler looks each one up and
+        raises KeyError for a key it does not hold (yet: a just-submitted task's graph
+        may still be on its way; or any more), and it logs that KeyError with its
+        traceback ("Exception while handling op call_stack") on the scheduler side,
+        which is this process for the private cluster, before the client sees it.
+        """
         if not keys or self._client is None:
             return set()
         try:
-            stacks = self._client.call_stack(keys=list(keys))
-        except Exception:
-            return set()  # status detail is best-effort; PENDING is still true
-        return {key for per_worker in stacks.values() for key in per_worker}
+            stacks = self._client.call_stack()
+        except Exception:  # status detail is best-effort (a lost connection, ...); PENDING is still true
+            return set()
+        executing = {key for per_worker in stacks.values() for key in per_worker}
+        return executing & set(keys)
 
     def close(self) -> None:
         """Cancel outstanding jobs, close the client and the private cluster."""

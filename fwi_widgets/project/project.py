@@ -2,7 +2,11 @@
 
 Every configuration is validated against what the project already holds before anything
 is written, and written atomically (``store``). One process at a time may open a
-project for writing (``lock``); opening it again in the same process is fine.
+project for writing (``lock``); opening it again in the same process is fine. A
+project opened read-only writes nothing: every writing entry point asks
+:meth:`Project._require_writable` first. A project made by an example recipe
+(``sn.examples``) records in ``project.json`` that its build is under way and, at its
+end, that it is complete; an unfinished build does not open (:class:`IncompleteProjectError`).
 """
 from __future__ import annotations
 
@@ -20,9 +24,30 @@ from . import store
 from .lock import ProjectLock
 from .paths import ProjectPaths
 
-__all__ = ["Project"]
+__all__ = ["Project", "IncompleteProjectError"]
 
 _FORMAT = "fwi-widgets-project/1"
+# The key of project.json that an example build writes (see fwi_widgets.examples._build).
+_EXAMPLE_BUILD = "example_build"
+
+
+class IncompleteProjectError(RuntimeError):
+    """The project is an example whose build was interrupted, or is still running elsewhere."""
+
+
+def _intact(path) -> bool:
+    """Whether ``path`` exists and passes its checksum."""
+    try:
+        store.verify(path)
+    except (FileNotFoundError, store.CorruptFileError):
+        return False
+    return True
+
+
+def example_call(root, build: dict) -> str:
+    """The call that builds (and finishes) the example described by ``build`` at ``root``."""
+    arguments = "".join(f", {key}={value!r}" for key, value in build["arguments"].items())
+    return f"sn.examples.{build['example']}({str(root)!r}{arguments})"
 
 
 class Project:
@@ -43,9 +68,15 @@ class Project:
         How long to wait for another process to let go of the write lock (s); 0 refuses
         at once. A dashboard page waits, because the kernel of the page it replaces may
         still be shutting down.
+
+    Raises
+    ------
+    IncompleteProjectError
+        The project is an example (``sn.examples``) whose build has not finished.
     """
 
-    def __init__(self, path, *, read_only: bool = False, lock_timeout_in_seconds: float = 0.0):
+    def __init__(self, path, *, read_only: bool = False, lock_timeout_in_seconds: float = 0.0,
+                 _allow_unfinished_build: bool = False):
         self.paths = ProjectPaths(path)
         self.read_only = read_only
         if not self.paths.project_file.exists():
@@ -65,10 +96,19 @@ class Project:
                 # Left-over temporary files of writes killed mid-way (never read; safe to
                 # drop now that no other process can be writing).
                 store.clean_temporaries(self.paths.root)
-            meta = store.read_json(self.paths.project_file)
+            meta = self._read_project_file()
             if meta.get("format") != _FORMAT:
                 raise ValueError(f"{self.paths.project_file} is not an fwi-widgets project file (format {meta.get('format')!r}).")
             self.domain = configuration_from_dict(meta["domain"])
+            build = meta.get(_EXAMPLE_BUILD)
+            if build is not None and not build.get("complete") and not _allow_unfinished_build:
+                call = example_call(self.paths.root, build)
+                raise IncompleteProjectError(
+                    f"The project at {self.paths.root} is an unfinished build of {call}: that build was interrupted "
+                    f"(or is still running in another process), so the project lacks part of its content. Run {call} "
+                    f"again to finish it (it keeps what is already there), or delete the directory {self.paths.root} "
+                    "and build it anew."
+                )
         except BaseException:
             self.close()  # a failed open must not keep other processes out
             raise
@@ -80,27 +120,61 @@ class Project:
 
     @classmethod
     def from_domain(cls, path, domain, load_if_exists: bool = False) -> "Project":
-        """Create a project for ``domain`` at ``path`` (or open it if ``load_if_exists``)."""
+        """Create a project for ``domain`` at ``path`` (or open it if ``load_if_exists``).
+
+        The write lock is held from the check that no project exists until the new one
+        is open, so another process can neither create the same project meanwhile nor
+        take it over between its creation and its opening.
+        """
         paths = ProjectPaths(path)
         if not isinstance(domain, (MapViewDomain, BoxDomain)):
             raise TypeError(f"The 'domain' parameter must be a sn.MapViewDomain or sn.BoxDomain, but {domain!r} was given.")
-        if paths.project_file.exists():
-            if not load_if_exists:
-                raise FileExistsError(
-                    f"A project already exists at {paths.root}; pass load_if_exists=True to open it, or choose another path."
-                )
-            project = cls(path)
-            if project.domain != domain:
-                raise ValueError(f"The project at {paths.root} has a different domain ({project.domain}); open it with sn.Project(path=...).")
-            return project
+        if paths.project_file.exists() and not load_if_exists:
+            raise cls._exists_error(paths)
         paths.root.mkdir(parents=True, exist_ok=True)
         with ProjectLock(paths.root):
-            store.write_json(paths.project_file, {
-                "format": _FORMAT,
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                "domain": domain.to_dict(),
-            })
-        return cls(path)
+            if paths.project_file.exists():  # (again: another process may have made it meanwhile)
+                if not load_if_exists:
+                    raise cls._exists_error(paths)
+                project = cls(path)
+                if project.domain != domain:
+                    project.close()
+                    raise ValueError(f"The project at {paths.root} has a different domain ({project.domain}); open it with sn.Project(path=...).")
+                return project
+            cls._create_project_file(paths, domain)
+            return cls(path)  # re-entrant: the lock taken above is shared, never let go in between
+
+    @staticmethod
+    def _exists_error(paths: ProjectPaths) -> FileExistsError:
+        return FileExistsError(
+            f"A project already exists at {paths.root}; pass load_if_exists=True to open it, or choose another path."
+        )
+
+    @staticmethod
+    def _create_project_file(paths: ProjectPaths, domain, example_build: dict | None = None) -> None:
+        """Write a new ``project.json`` (the caller holds the write lock and checked that there is none)."""
+        meta = {
+            "format": _FORMAT,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "domain": domain.to_dict(),
+        }
+        if example_build is not None:
+            meta[_EXAMPLE_BUILD] = example_build
+        store.write_json(paths.project_file, meta)
+        store.keep_copy(paths.project_file)  # a first version to fall back to if it is ever damaged
+
+    @staticmethod
+    def _example_build_of(paths: ProjectPaths) -> dict | None:
+        """What ``project.json`` says of the example build that made the project (None if none did)."""
+        return store.read_json(paths.project_file).get(_EXAMPLE_BUILD)
+
+    def _finish_example_build(self) -> None:
+        """Record in ``project.json`` that the example build of this project is complete."""
+        self._require_writable("finish an example build")
+        meta = store.read_json(self.paths.project_file)
+        meta[_EXAMPLE_BUILD] = dict(meta[_EXAMPLE_BUILD], complete=True)
+        store.write_json(self.paths.project_file, meta)
+        store.keep_copy(self.paths.project_file)  # the version to fall back to is the complete one
 
     @classmethod
     def open_read_only(cls, path) -> "Project":
@@ -112,6 +186,24 @@ class Project:
         if self._lock is not None:
             self._lock.release()
 
+    def _require_writable(self, action: str) -> None:
+        """The one check of read-only mode: a read-only project writes nothing at all.
+
+        Every entry point that writes (the workflow's ``add_iteration``, ``resume``,
+        ``iterate``, ...) calls it before it reads or writes anything.
+
+        Raises
+        ------
+        PermissionError
+            The project was opened read-only.
+        """
+        if self.read_only:
+            raise PermissionError(
+                f"This project was opened read-only (nothing is written then), so it cannot {action}. Open it with "
+                f"sn.Project(path={str(self.paths.root)!r}) to {action}; if another process holds the project open "
+                "for writing (a notebook kernel or a dashboard), do it there, or close it there first."
+            )
+
     def __repr__(self) -> str:
         return f"<fwi-widgets Project at {self.paths.root}: {len(self.events.list())} events>"
 
@@ -120,43 +212,65 @@ class Project:
         self.add(configuration)
         return self
 
-    def add(self, configuration) -> None:
-        """Validate against the project and write. Re-adding an identical configuration
-        is a no-op; a different one under an existing name is refused."""
+    def add(self, configuration, *, overwrite: bool = False) -> None:
+        """Validate ``configuration`` against the project and write it (``p += configuration``
+        is ``p.add(configuration)``). Nothing is written when it is refused.
+
+        Parameters
+        ----------
+        configuration : sn.EventCollection, sn.ConstantModel, sn.GridModel,
+            sn.SimulationConfiguration, sn.MisfitConfiguration or sn.InverseProblemConfiguration
+        overwrite : bool
+            Re-adding an identical configuration is a no-op; a different one under an
+            existing name is refused unless ``overwrite=True``. Then a model, simulation,
+            misfit or inverse-problem configuration is replaced, provided no inverse problem
+            that uses it (it itself, or one naming it directly or through the configurations
+            it names) has an iteration yet: once one has, the configuration is what that
+            iteration ran with, and the change must go under a new name. The configurations
+            that use the replaced one are checked again against the replacement; the new
+            version is written atomically and the old one kept as ``<name>.json.prev`` (by
+            :mod:`fwi_widgets.project.store`). Events and stations are never replaced.
+
+        Examples
+        --------
+        Fix the trust region of an inverse problem before its first iteration::
+
+            p.add(config.replace(method=sn.TrustRegion(initial_trust_region_linf=0.05)), overwrite=True)
+        """
         if self.read_only:
             raise PermissionError("This project was opened read-only; open it with sn.Project(path=...) to add configurations.")
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"The 'overwrite' parameter must be True or False, but {overwrite!r} was given.")
         with self.mutex:
             if isinstance(configuration, EventCollection):
                 self._add_events(configuration)
             elif isinstance(configuration, (ConstantModel, GridModel)):
-                self._add_model(configuration)
+                self._add_model(configuration, overwrite=overwrite)
             elif isinstance(configuration, SimulationConfiguration):
                 self._check_simulation(configuration)
-                self._write_configuration("simulation", configuration)
+                self._write_configuration("simulation", configuration, overwrite)
             elif isinstance(configuration, MisfitConfiguration):
                 self._check_misfit(configuration)
-                self._write_configuration("misfit", configuration)
+                self._write_configuration("misfit", configuration, overwrite)
             elif isinstance(configuration, InverseProblemConfiguration):
                 self._check_inverse_problem(configuration)
-                self._write_configuration("inverse_problem", configuration)
+                self._write_configuration("inverse_problem", configuration, overwrite)
             else:
                 raise TypeError(
                     "Only sn.EventCollection, sn.ConstantModel, sn.GridModel, sn.SimulationConfiguration, "
                     f"sn.MisfitConfiguration and sn.InverseProblemConfiguration can be added, not {type(configuration).__name__}."
                 )
 
-    def _write_configuration(self, kind: str, config) -> None:
+    def _write_configuration(self, kind: str, config, overwrite: bool = False) -> None:
         path = self.paths.configuration(kind, config.name)
-        if path.exists():
+        if path.exists() and _intact(path):  # a damaged one is replaced by the one added (see _damaged_advice)
             existing = store.read_json(path)
             if existing == json.loads(json.dumps(config.to_dict())):
                 return
-            what = {"inverse_problem": "An inverse problem", "models": "A model"}.get(kind, f"A {kind}")
-            raise ValueError(
-                f"{what} configuration named {config.name!r} already exists with different settings; "
-                "configurations are immutable once used: add it under a new name."
-            )
-        store.write_json(path, config.to_dict())
+            if not overwrite:
+                raise self._check_conflict(kind, config.name, "already exists with different settings")
+            self._check_replacement(kind, config)
+        store.write_json(path, config.to_dict())  # keeps the old version as <name>.json.prev
 
     def _add_events(self, collection: EventCollection) -> None:
         # Check everything first: nothing is written unless all of it can be.
@@ -171,9 +285,11 @@ class Project:
     def _check_item(self, kind, name, item) -> bool:
         """True if the item must be written; an error if it conflicts with a stored one."""
         path = self.paths.configuration(kind, name)
-        if path.exists() and store.read_json(path) != json.loads(json.dumps(item.to_dict())):
+        if not _intact(path):  # missing, or damaged: the item added replaces it (see _damaged_advice)
+            return True
+        if store.read_json(path) != json.loads(json.dumps(item.to_dict())):
             raise ValueError(f"{kind[:-1].capitalize()} {name!r} already exists with different values.")
-        return not path.exists()
+        return False
 
     def _write_item(self, kind, name, item) -> None:
         if self._check_item(kind, name, item):
@@ -185,7 +301,7 @@ class Project:
             raise ValueError(f"{getattr(item, 'name', item)!r} at ({x:.0f}, {y:.0f}) m lies outside the project's domain {self.domain.extent}.")
         return x, y
 
-    def _add_model(self, model) -> None:
+    def _add_model(self, model, overwrite: bool = False) -> None:
         if isinstance(model, GridModel):
             if model.data is None:
                 raise ValueError("A sn.GridModel needs 'data' (an xarray.Dataset) when it is added.")
@@ -194,10 +310,71 @@ class Project:
                 if sorted(model.data[var].dims) != sorted(axes):
                     raise ValueError(f"The grid model's {var!r} must have dims {axes}, but it has {list(model.data[var].dims)}.")
             path = self.paths.grid_model(model.name)
-            if path.exists() or self.paths.configuration("models", model.name).exists():
-                raise ValueError(f"A model named {model.name!r} already exists; add it under a new name.")
+            stored = [f for f in (path, self.paths.configuration("models", model.name)) if f.exists()]
+            # A damaged data file or configuration is replaced by the model added (see _damaged_advice).
+            if stored and all(_intact(f) for f in stored):
+                if not overwrite:
+                    raise self._check_conflict("models", model.name, "already exists")
+                self._check_replacement("models", model)  # before the data are written
             store.write_netcdf(path, model.data)
-        self._write_configuration("models", model)
+        self._write_configuration("models", model, overwrite)
+
+    # --- damaged files ------------------------------------------------------------------
+    def _read_project_file(self) -> dict:
+        """``project.json``; a damaged one is read from its kept version (put back if writable)."""
+        path = self.paths.project_file
+        advice = (f"There is no intact previous version of it. Delete {path} and write it again with "
+                  f"sn.Project.from_domain(path={str(self.paths.root)!r}, domain=...) and the domain the project was "
+                  "created with, or, for a project an example made, run the sn.examples call that made it (for "
+                  f"instance sn.examples.workshop_2d({str(self.paths.root)!r}, size=...)): both keep everything else "
+                  "in the project, its inversions too.")
+        try:
+            return store.read_json(path, advice=advice)
+        except store.CorruptFileError:
+            # Raises the error above if the kept version is damaged or missing too.
+            meta = store.read_json(path, fallback_to_previous=True, advice=advice)
+        if self._lock is not None:
+            store.recover(path)
+        return meta
+
+    def _damaged_advice(self, kind: str, name: str, path, data_name: str | None = None) -> str:
+        """What the message about a damaged file of the project tells a user to do (an action that works).
+
+        ``kind`` is a configuration kind, or "observed" for observed data. Re-adding an
+        item replaces a damaged file (:meth:`add`, :meth:`add_observed_data`); an example
+        project builds a missing piece again when its build is run again, which a
+        missing ``project.json`` makes it do (:mod:`fwi_widgets.examples._build`).
+        """
+        add = {
+            "events": f"p += sn.EventCollection(events=[sn.Event(name={name!r}, ...)], stations=[...]) with the "
+                      "values it was first added with",
+            "stations": "p += sn.EventCollection(events=[...], stations=[sn.Station(...)]) with the events and "
+                        f"stations it was first added with (station {name!r} among them)",
+            "models": f"p += sn.ConstantModel(name={name!r}, ...) or sn.GridModel(name={name!r}, data=...) as it was "
+                      "first added",
+            "simulation": f"p += sn.SimulationConfiguration(name={name!r}, ...) with the settings it was first added with",
+            "misfit": f"p += sn.MisfitConfiguration(name={name!r}, ...) with the settings it was first added with",
+            "inverse_problem": f"p += sn.InverseProblemConfiguration(name={name!r}, ...) with the settings it was "
+                               "first added with",
+            "observed": f"p.add_observed_data({name!r}, stream, data_name={data_name!r}) with the obspy Stream it was "
+                        "first added from",
+        }[kind]
+        yours = f"add it again: {add}; the one added replaces the damaged file."
+        try:
+            build = store.read_json(self.paths.project_file, fallback_to_previous=True).get(_EXAMPLE_BUILD)
+        except (store.CorruptFileError, FileNotFoundError):
+            build = None
+        if build is None or kind == "inverse_problem":  # examples make no inverse problems
+            return yours[0].upper() + yours[1:]
+        call = example_call(self.paths.root, build)
+        delete = [path] if kind != "models" else [
+            f for f in (self.paths.grid_model(name), self.paths.configuration("models", name)) if f == path or f.exists()]
+        delete = " and ".join(str(f) for f in dict.fromkeys([*delete, self.paths.project_file]))
+        noun = {"events": "this event", "stations": "this station", "models": "this model",
+                "observed": "these data"}.get(kind, "this configuration")
+        return (f"This project was built by {call}, which builds what is missing again: delete {delete}, then run "
+                f"{call}; everything else in the project (its inversions too) is kept. If you added {noun} "
+                f"yourself, instead {yours}")
 
     # --- look-ups -----------------------------------------------------------------------
     def _names(self, kind: str) -> list[str]:
@@ -208,7 +385,7 @@ class Project:
         path = self.paths.configuration(kind, name)
         if not isinstance(name, str) or not path.exists():
             raise ValueError(f"Unknown {what} {name!r}; valid names are {self._names(kind)}.")
-        return configuration_from_dict(store.read_json(path))
+        return configuration_from_dict(store.read_json(path, advice=self._damaged_advice(kind, name, path)))
 
     @property
     def events(self) -> "_Events":
@@ -234,7 +411,8 @@ class Project:
         cfg = self.model_configuration(name)
         if isinstance(cfg, ConstantModel):
             return dict(cfg.values)
-        return store.read_netcdf(self.paths.grid_model(name))
+        path = self.paths.grid_model(name)
+        return store.read_netcdf(path, advice=self._damaged_advice("models", name, path))
 
     def model_parameters(self, name: str) -> list[str]:
         values = self.model_dataset(name)
@@ -242,19 +420,130 @@ class Project:
 
     # --- observed data ------------------------------------------------------------------
     def add_observed_data(self, event: str, stream, data_name: str = "observed") -> None:
-        """Store observed waveforms (an obspy Stream) for an event as MiniSEED."""
-        self.events.get(event)
-        store.write_stream(self.paths.observed(data_name, event), stream)
+        """Check observed waveforms (an obspy Stream) of an event and store them as MiniSEED.
+
+        The data are refused (``ValueError`` naming the stations, nothing written) where
+        they make a measurement impossible: NaN or inf samples, a non-positive sampling
+        rate or one that differs between the event's traces, sampling too coarse for the
+        registered periods, traces that end before the event's origin time or cover less
+        than half of the simulated record (a wrong start time or sampling-rate header),
+        gaps longer than a quarter of the shortest period, several channels for one
+        station and component. Channels in several segments with shorter gaps are merged
+        (linear interpolation) and logged; see :mod:`fwi_widgets.project.observed`.
+        Register the simulation (and misfit) configurations first, so that the record
+        length and the periods are known.
+        """
+        import logging
+
+        from obspy import UTCDateTime
+
+        from .observed import Expectations, check_stream
+
+        self._require_writable("add observed data")
+        with self.mutex:
+            ev = self.events.get(event)
+            # The configurations that will measure these data: misfits reading data_name
+            # (and their simulations); before any misfit exists, every simulation.
+            misfits = [m for m in (self.misfit_configuration(n) for n in self._names("misfit")) if m.observed_data == data_name]
+            sims = [self.simulation_configuration(n) for n in
+                    (sorted({m.simulation_configuration for m in misfits}) if misfits else self._names("simulation"))]
+            periods = [m.min_period_in_seconds for m in misfits] or [s.min_period_in_seconds for s in sims]
+            expect = Expectations(
+                event=event, origin_time=UTCDateTime(ev.origin_time),
+                record_length_in_seconds=max((s.end_time_in_seconds for s in sims), default=None),
+                min_period_in_seconds=min(periods, default=None), max_period_in_seconds=max(periods, default=None),
+                stations=tuple(s.name for s in self.events.stations()),
+            )
+            checked, notes = check_stream(stream, expect)
+            for note in notes:
+                logging.getLogger("fwi_widgets").warning(note)
+            store.write_stream(self.paths.observed(data_name, event), checked)
 
     def observed_data(self, event: str, data_name: str = "observed"):
+        """The stored observed waveforms (an obspy Stream) of an event, as checked when added."""
         path = self.paths.observed(data_name, event)
         if not path.exists():
             raise ValueError(f"No observed data {data_name!r} for event {event!r}; add it with p.add_observed_data(...).")
-        return store.read_stream(path)
+        return store.read_stream(path, advice=self._damaged_advice("observed", event, path, data_name=data_name))
 
     # --- validation ----------------------------------------------------------------------
-    def _check_simulation(self, cfg: SimulationConfiguration) -> None:
-        params = self.model_parameters(cfg.model) if cfg.model in self._names("models") else None
+    # ``replaced`` maps (kind, name) to a configuration that replaces the stored one, so that
+    # the users of a configuration are checked against its replacement before it is written.
+    def _check_lookup(self, kind: str, name: str, what: str, replaced: dict | None):
+        if replaced and (kind, name) in replaced:
+            return replaced[(kind, name)]
+        return self._get(kind, name, what)
+
+    def _check_model_parameters(self, name: str, replaced: dict | None) -> list[str] | None:
+        """The parameters of model ``name`` (None if there is no such model)."""
+        model = (replaced or {}).get(("models", name))
+        if model is not None:
+            return list(model.values) if isinstance(model, ConstantModel) else list(model.data.data_vars)
+        return self.model_parameters(name) if name in self._names("models") else None
+
+    def _check_users(self, kind: str, name: str) -> list[tuple[str, object]]:
+        """(kind, configuration) of every configuration that uses ``kind``/``name``, directly or
+        through others: simulations name a model, misfits a simulation, inverse problems a
+        simulation (the prior) and a misfit. In the order they must be checked again."""
+        links = {"simulation": (("models", "model"),), "misfit": (("simulation", "simulation_configuration"),),
+                 "inverse_problem": (("simulation", "prior_model"), ("misfit", "misfit_configuration"))}
+        stored = {k: [self._get(k, n, k) for n in self._names(k)] for k in links}
+        found, frontier = [], [(kind, name)]
+        while frontier:
+            used_kind, used_name = frontier.pop()
+            for user_kind, refs in links.items():
+                for cfg in stored[user_kind]:
+                    if any(k == used_kind and getattr(cfg, attr) == used_name for k, attr in refs) \
+                            and all(cfg is not c for _, c in found):
+                        found.append((user_kind, cfg))
+                        frontier.append((user_kind, cfg.name))
+        order = list(links)
+        return sorted(found, key=lambda item: order.index(item[0]))
+
+    def _check_started(self, kind: str, name: str) -> dict[str, list[int]]:
+        """{inverse problem: its iteration numbers} of the inverse problems that use
+        ``kind``/``name`` and have at least one iteration record (have started)."""
+        problems = [name] if kind == "inverse_problem" else []
+        problems += [cfg.name for k, cfg in self._check_users(kind, name) if k == "inverse_problem"]
+        return {problem: self.paths.iterations(problem) for problem in problems if self.paths.iterations(problem)}
+
+    def _check_conflict(self, kind: str, name: str, problem: str) -> ValueError:
+        """The refusal of a different configuration under an existing name."""
+        what = {"inverse_problem": "An inverse problem", "models": "A model"}.get(kind, f"A {kind}")
+        started = self._check_started(kind, name)
+        if started:
+            ran = ", ".join(f"iteration(s) {numbers} of inverse problem {problem_name!r}"
+                            for problem_name, numbers in started.items())
+            return ValueError(
+                f"{what} configuration named {name!r} {problem}, and {ran} ran with it; a configuration is immutable "
+                "once an iteration uses it: add it under a new name."
+            )
+        return ValueError(
+            f"{what} configuration named {name!r} {problem}; no iteration uses it yet, so you may replace it with "
+            "p.add(configuration, overwrite=True), or add it under a new name."
+        )
+
+    def _check_replacement(self, kind: str, config) -> None:
+        """Refuse to replace a configuration that an iteration used, or one whose users the
+        replacement would break (they are checked again as if it were written)."""
+        started = self._check_started(kind, config.name)
+        if started:
+            raise self._check_conflict(kind, config.name, "cannot be replaced")
+        replaced = {(kind, config.name): config}
+        checks = {"simulation": self._check_simulation, "misfit": self._check_misfit,
+                  "inverse_problem": self._check_inverse_problem}
+        for user_kind, user in self._check_users(kind, config.name):
+            try:
+                checks[user_kind](user, replaced=replaced)
+            except ValueError as error:
+                raise ValueError(
+                    f"Replacing the {kind.replace('_', ' ')} configuration {config.name!r} would break the "
+                    f"{user_kind.replace('_', ' ')} configuration {user.name!r}, which uses it: {error} "
+                    "Add the new one under a new name instead."
+                ) from None
+
+    def _check_simulation(self, cfg: SimulationConfiguration, replaced: dict | None = None) -> None:
+        params = self._check_model_parameters(cfg.model, replaced)
         if params is None:
             raise ValueError(f"Unknown model {cfg.model!r}; valid names are {self._names('models')}.")
         if cfg.physics == "membrane" and not isinstance(self.domain, MapViewDomain):
@@ -264,8 +553,8 @@ class Project:
         if not any(all(p in params for p in group) for group in need):
             raise ValueError(f"The {cfg.physics!r} physics needs model parameters {need}, but model {cfg.model!r} has {params}.")
 
-    def _check_misfit(self, cfg: MisfitConfiguration) -> None:
-        sim = self.simulation_configuration(cfg.simulation_configuration)
+    def _check_misfit(self, cfg: MisfitConfiguration, replaced: dict | None = None) -> None:
+        sim = self._check_lookup("simulation", cfg.simulation_configuration, "simulation configuration", replaced)
         if cfg.min_period_in_seconds < sim.min_period_in_seconds:
             raise ValueError(
                 f"The misfit's period band starts at {cfg.min_period_in_seconds} s, but the mesh of simulation configuration "
@@ -273,25 +562,42 @@ class Project:
                 f"{sim.min_period_in_seconds} or a simulation configuration with a finer mesh."
             )
 
-    def _check_inverse_problem(self, cfg: InverseProblemConfiguration) -> None:
+    def _check_inverse_problem(self, cfg: InverseProblemConfiguration, replaced: dict | None = None) -> None:
         known = self.events.list()
         missing = [e for e in cfg.events if e not in known]
         if missing:
             raise ValueError(f"Unknown event(s) {missing}; valid names are {known}.")
-        misfit = self.misfit_configuration(cfg.misfit_configuration)
-        sim = self.simulation_configuration(cfg.prior_model)
+        misfit = self._check_lookup("misfit", cfg.misfit_configuration, "misfit configuration", replaced)
+        sim = self._check_lookup("simulation", cfg.prior_model, "simulation configuration", replaced)
         if misfit.simulation_configuration != sim.name:
             raise ValueError(
                 f"The misfit configuration {misfit.name!r} compares synthetics of {misfit.simulation_configuration!r}, "
                 f"but the prior model is {sim.name!r}; use the same simulation configuration."
             )
-        params = self.model_parameters(sim.model)
+        params = self._check_model_parameters(sim.model, replaced)
+        if params is None:
+            raise ValueError(f"Unknown model {sim.model!r} of simulation configuration {sim.name!r}; valid names are "
+                             f"{self._names('models')}.")
         cfg.mapping.physical_parameters(params)
         if cfg.preconditioner is not None:
-            refs = cfg.preconditioner.reference_velocities
+            # Smoothing lengths: one, or one per axis of the domain (the preconditioner job
+            # would fail on any other count, after the simulations ran).
+            axes = list(self.domain.axis_names)
+            for parameter, lengths in cfg.preconditioner.dimension_problems(len(axes)).items():
+                raise ValueError(
+                    f"The 'smoothing_lengths_in_wavelengths[{parameter!r}]' parameter must be one length or {len(axes)} "
+                    f"(one per axis of the project's domain, {axes}), but {lengths!r} was given."
+                )
+            # The reference velocity of each inversion parameter: the one given, else the
+            # parameter itself if it is a velocity, else VS (workflow.preconditioning).
+            given = cfg.preconditioner.reference_velocities
+            refs = {q: given.get(q, q if q.startswith("V") else "VS") for q in cfg.mapping.inversion_parameters}
             bad = {k: v for k, v in refs.items() if v not in params}
             if bad:
-                raise ValueError(f"Reference velocities {bad} are not parameters of the prior model, which has {params}.")
+                raise ValueError(
+                    f"Reference velocities {bad} are not parameters of the prior model, which has {params}; name one "
+                    "of its velocities in 'reference_velocities'."
+                )
         for event in cfg.events:
             if not self.paths.observed(misfit.observed_data, event).exists():
                 raise ValueError(
@@ -321,5 +627,6 @@ class _Events:
         return self._p._get("events", name, "event")
 
     def stations(self) -> list[Station]:
-        return [configuration_from_dict(store.read_json(self._p.paths.configuration("stations", n)))
-                for n in self._p._names("stations")]
+        paths = [(n, self._p.paths.configuration("stations", n)) for n in self._p._names("stations")]
+        return [configuration_from_dict(store.read_json(path, advice=self._p._damaged_advice("stations", n, path)))
+                for n, path in paths]

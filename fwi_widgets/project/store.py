@@ -26,7 +26,14 @@ Integrity is checked on every read with SHA-256:
 A file that fails its check raises :class:`CorruptFileError` (a ``ValueError``)
 that names the file, says what is wrong and what to do; :func:`recover` puts the
 previous good version back, and every reader takes ``fallback_to_previous=True``
-to read it instead (with a :class:`CorruptFileWarning`).
+to read it instead (with a :class:`CorruptFileWarning`). This layer does not know
+what a file is for, so what "what to do" means for a file without a previous version
+comes from the caller: every reader takes ``advice=`` (the project names, for each
+kind of file, the call that writes it again, see :mod:`fwi_widgets.project.project`
+and :mod:`fwi_widgets.workflow.iteration`). A file written once and never again (a
+record array, whose name carries its content hash) has no previous version of its
+own; :func:`keep_copy` keeps an independent copy as ``.prev``, so that a reader
+falls back to it.
 
 NetCDF files are written with xarray's ``scipy`` engine (NetCDF3, 64-bit
 offset). It needs no library beyond scipy and reads and writes from memory,
@@ -115,6 +122,7 @@ __all__ = [
     "FORMAT",
     "clean_temporaries",
     "injected_fault",
+    "keep_copy",
     "read_bytes",
     "read_json",
     "read_netcdf",
@@ -158,16 +166,25 @@ class CorruptFileError(ValueError):
         ``"missing checksum"``, ``"unknown format"``.
     detail : str
         What exactly was found.
+    advice : str
+        What to do about it: the caller's ``advice`` where the reader was given one,
+        else :func:`recover` where an intact previous version exists, else a generic
+        "delete it and write it again".
     """
 
-    def __init__(self, path: Path, problem: Problem, detail: str):
+    def __init__(self, path: Path, problem: Problem, detail: str, advice: str | None = None):
         self.path = Path(path)
         self.problem = problem
         self.detail = detail
-        super().__init__(f"The file {self.path} is corrupt ({problem}): {detail}. {_advice(self.path)}")
+        self.advice = advice if advice else _advice(self.path)
+        super().__init__(f"The file {self.path} is corrupt ({problem}): {detail}. {self.advice}")
+
+    def with_advice(self, advice: str | None) -> "CorruptFileError":
+        """The same error with ``advice`` (if given) as what to do."""
+        return self if not advice else CorruptFileError(self.path, self.problem, self.detail, advice)
 
     def __reduce__(self):  # so that it survives the trip back from a worker process
-        return (type(self), (self.path, self.problem, self.detail))
+        return (type(self), (self.path, self.problem, self.detail, self.advice))
 
 
 class CorruptFileWarning(UserWarning):
@@ -482,17 +499,17 @@ def _write_checked(path: Path, payload: bytes | bytearray | memoryview) -> None:
         _atomic_write(_sidecar(path), _sidecar_record(payload))
 
 
-def _read_checked(path: Path, fallback_to_previous: bool) -> Any:
+def _read_checked(path: Path, fallback_to_previous: bool, advice: str | None = None) -> Any:
     with _lock_for(path):
         try:
             return _checked(path)
         except CorruptFileError as error:
             if not fallback_to_previous:
-                raise
+                raise error.with_advice(advice) from None
             try:
                 content = _checked(_previous(path))
             except (FileNotFoundError, CorruptFileError):
-                raise error from None
+                raise error.with_advice(advice) from None
             warnings.warn(
                 f"The file {path} is corrupt ({error.problem}): {error.detail}. Read its previous version "
                 f"{_previous(path).name} instead; fwi_widgets.project.store.recover('{path}') puts it back in place.",
@@ -519,7 +536,7 @@ def write_bytes(path: PathLike, payload: bytes | bytearray | memoryview) -> None
     _write_checked(path, payload)
 
 
-def read_bytes(path: PathLike, *, fallback_to_previous: bool = False) -> bytes:
+def read_bytes(path: PathLike, *, fallback_to_previous: bool = False, advice: str | None = None) -> bytes:
     """Read a file written by a ``write_*`` function here, after checking it.
 
     Parameters
@@ -529,6 +546,9 @@ def read_bytes(path: PathLike, *, fallback_to_previous: bool = False) -> bytes:
     fallback_to_previous : bool
         If the file is corrupt and an intact ``.prev`` exists, return that instead
         (with a :class:`CorruptFileWarning`) rather than raising.
+    advice : str, optional
+        What the error tells a user to do if the file is corrupt (the call that writes
+        it again, say); by default :func:`recover` where a previous version exists.
 
     Raises
     ------
@@ -540,7 +560,7 @@ def read_bytes(path: PathLike, *, fallback_to_previous: bool = False) -> bytes:
     path = _as_path(path)
     if _is_json(path):
         raise ValueError(f"The 'path' parameter must not end in '.json' (read it with read_json), but '{path}' was given.")
-    return _read_checked(path, fallback_to_previous)
+    return _read_checked(path, fallback_to_previous, advice)
 
 
 def write_json(path: PathLike, obj: Any) -> None:
@@ -577,14 +597,14 @@ def write_json(path: PathLike, obj: Any) -> None:
         _atomic_write(path, payload)
 
 
-def read_json(path: PathLike, *, fallback_to_previous: bool = False) -> Any:
+def read_json(path: PathLike, *, fallback_to_previous: bool = False, advice: str | None = None) -> Any:
     """Read the data of a file written by :func:`write_json`, after checking it.
 
     Parameters
     ----------
     path : str or os.PathLike
         The ``.json`` file.
-    fallback_to_previous : bool
+    fallback_to_previous, advice
         See :func:`read_bytes`.
 
     Raises
@@ -595,7 +615,7 @@ def read_json(path: PathLike, *, fallback_to_previous: bool = False) -> Any:
     path = _as_path(path)
     if not _is_json(path):
         raise ValueError(f"The 'path' parameter of read_json must end in '.json', but '{path}' was given.")
-    return _read_checked(path, fallback_to_previous)
+    return _read_checked(path, fallback_to_previous, advice)
 
 
 def write_npy(path: PathLike, array: np.ndarray) -> None:
@@ -609,9 +629,10 @@ def write_npy(path: PathLike, array: np.ndarray) -> None:
     write_bytes(path, buffer.getbuffer())
 
 
-def read_npy(path: PathLike, *, fallback_to_previous: bool = False) -> np.ndarray:
+def read_npy(path: PathLike, *, fallback_to_previous: bool = False, advice: str | None = None) -> np.ndarray:
     """Read an array written by :func:`write_npy`, after checking it (see :func:`read_bytes`)."""
-    return np.load(io.BytesIO(read_bytes(path, fallback_to_previous=fallback_to_previous)), allow_pickle=False)
+    payload = read_bytes(path, fallback_to_previous=fallback_to_previous, advice=advice)
+    return np.load(io.BytesIO(payload), allow_pickle=False)
 
 
 def write_netcdf(path: PathLike, dataset: "xr.Dataset") -> None:
@@ -630,11 +651,11 @@ def write_netcdf(path: PathLike, dataset: "xr.Dataset") -> None:
     write_bytes(path, dataset.to_netcdf(engine="scipy"))
 
 
-def read_netcdf(path: PathLike, *, fallback_to_previous: bool = False) -> "xr.Dataset":
+def read_netcdf(path: PathLike, *, fallback_to_previous: bool = False, advice: str | None = None) -> "xr.Dataset":
     """Read a Dataset written by :func:`write_netcdf`, fully loaded in memory (no file stays open)."""
     import xarray as xr
 
-    payload = read_bytes(path, fallback_to_previous=fallback_to_previous)
+    payload = read_bytes(path, fallback_to_previous=fallback_to_previous, advice=advice)
     return xr.load_dataset(io.BytesIO(payload), engine="scipy")
 
 
@@ -659,21 +680,22 @@ def write_stream(path: PathLike, stream: "obspy.Stream", format: str = "MSEED") 
     write_bytes(path, buffer.getbuffer())
 
 
-def read_stream(path: PathLike, format: str | None = None, *, fallback_to_previous: bool = False) -> "obspy.Stream":
+def read_stream(path: PathLike, format: str | None = None, *, fallback_to_previous: bool = False,
+                advice: str | None = None) -> "obspy.Stream":
     """Read an obspy Stream written by :func:`write_stream`, after checking it.
 
     ``format`` is guessed by obspy when None.
     """
     import obspy
 
-    payload = read_bytes(path, fallback_to_previous=fallback_to_previous)
+    payload = read_bytes(path, fallback_to_previous=fallback_to_previous, advice=advice)
     return obspy.read(io.BytesIO(payload), format=format)
 
 
 # --- maintenance -----------------------------------------------------------------------
 
-def verify(path: PathLike) -> None:
-    """Check a file without parsing it further.
+def verify(path: PathLike, *, advice: str | None = None) -> None:
+    """Check a file without parsing it further (``advice``: see :func:`read_bytes`).
 
     Raises
     ------
@@ -684,7 +706,38 @@ def verify(path: PathLike) -> None:
     """
     path = _as_path(path)
     with _lock_for(path):
-        _checked(path)
+        try:
+            _checked(path)
+        except CorruptFileError as error:
+            raise error.with_advice(advice) from None
+
+
+def keep_copy(path: PathLike) -> bool:
+    """Keep an independent copy of an intact file as its previous version ``.prev``.
+
+    For files written once and never rewritten (a record array, whose name carries its
+    content hash; a configuration), which therefore have no previous version of their
+    own: with the copy, ``fallback_to_previous=True`` and :func:`recover` lose nothing.
+    A copy, not a hard link, so that damage to one (an edit in place, a bad block)
+    cannot reach the other.
+
+    Returns
+    -------
+    bool
+        True if the copy was made; False if the file is missing or corrupt (nothing is
+        kept then, so ``.prev`` stays good).
+    """
+    path = _as_path(path)
+    previous = _previous(path)
+    with _lock_for(path):
+        try:
+            _checked(path)
+        except (FileNotFoundError, CorruptFileError):
+            return False
+        _atomic_write(previous, path.read_bytes(), faults=False)
+        if not _is_json(path):
+            _atomic_write(_sidecar(previous), _sidecar(path).read_bytes(), faults=False)
+        return True
 
 
 def recover(path: PathLike) -> bool:

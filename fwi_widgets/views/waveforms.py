@@ -1,7 +1,9 @@
 """The waveform view: observed vs synthetic of the selected station, window, adjoint source.
 
 The station is ``state.selected_station`` (a click on the domain map sets it; the
-view's own Dropdown is linked to it both ways). Traces are those of the newest
+view's own Dropdown is linked to it both ways). Until a station is picked the view
+shows the first station (of the first event: every event records all of them), so it
+never opens empty; the map highlights only a station the user picked. Traces are those of the newest
 iteration whose gradient job for the chosen event has finished: observed (black),
 synthetic (blue), the measurement window shaded, and the adjoint source below.
 """
@@ -94,9 +96,13 @@ class WaveformsView(widgets.VBox):
         self.state = state
         self.traces: plotdata.Traces | None = None
         self.iteration: int | None = None
-        stations = [s.name for s in state.project.events.stations()]
-        self.station_dropdown = widgets.Dropdown(options=[("(click a station on the map)", None)]
-                                                 + [(s, s) for s in stations], description="station")
+        stations = list(state.stations)
+        #: What the view shows while no station is selected: the first one, not empty figures.
+        self.default_station = stations[0] if stations else None
+        unpicked = "(click a station on the map)" if self.default_station is None else \
+            f"{self.default_station} (first; click the map for another)"
+        self.station_dropdown = widgets.Dropdown(options=[(unpicked, None)] + [(s, s) for s in stations],
+                                                 description="station")
         # Both ways: the map (through the state) and this Dropdown pick the same station.
         self._link = traitlets.link((state, "selected_station"), (self.station_dropdown, "value"))
         self.event_dropdown = widgets.Dropdown(options=list(state.events), value=state.events[0], description="event")
@@ -140,7 +146,7 @@ class WaveformsView(widgets.VBox):
                 self._y_axis(figure).tick_values = np.array([])
 
     def _draw(self, change=None) -> None:
-        station, event = self.state.selected_station, self.event_dropdown.value
+        station, event = self.state.selected_station or self.default_station, self.event_dropdown.value
         project, problem = self.state.project, self.state.problem
         self.traces, self.iteration = None, None
         if station is None:

@@ -1,6 +1,13 @@
-"""``p.inversions``: add iterations, step them with ``resume``, run them with ``iterate``."""
+"""``p.inversions``: add iterations, step them with ``resume``, run them with ``iterate``.
+
+Every method that writes (records, models, job submissions) is marked ``@_writes``: on a
+project opened read-only it raises ``PermissionError`` before anything happens, so a
+read-only process never writes a record or submits a job next to the process that holds
+the write lock. The queries (``iterations``, ``get_iteration``) read only and work read-only.
+"""
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -37,6 +44,17 @@ class _CurrentStdout(logging.Handler):
                 sys.stdout.write(self.format(record) + "\n")
         except Exception:  # noqa: BLE001 - logging must never break the workflow
             self.handleError(record)
+
+
+def _writes(action: str):
+    """Mark a method of :class:`Inversions` that writes: it runs only on a writable project."""
+    def decorate(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            self.p._require_writable(action)
+            return method(self, *args, **kwargs)
+        return guarded
+    return decorate
 
 
 class Inversions:
@@ -79,6 +97,7 @@ class Inversions:
         self._listeners.append(callback)
 
     # --- the seed's calls ----------------------------------------------------------------------
+    @_writes("add an iteration")
     def add_iteration(self, inverse_problem_configuration: str, from_iteration: tuple[str, int] | None = None) -> bool:
         """Add the first iteration (at the prior model), or a branch starting from a finished
         iteration of another inverse problem (``from_iteration=(name, number)``).
@@ -117,11 +136,13 @@ class Inversions:
             Iteration.create(self.p, name, 0, x=x, trust_region=state, parent=parent)
             return True
 
+    @_writes("resume an inversion")
     def resume(self, inverse_problem_configuration: str, retry_failed: bool = False) -> bool:
         """One step: issue the next tasks, submit jobs, collect what finished; return while
         jobs run. Returns True when the iteration it resumed is complete."""
         return self._step(inverse_problem_configuration, retry_failed)[1] == DONE
 
+    @_writes("resume an inversion")
     def _step(self, name: str, retry_failed: bool, announce: bool = True) -> tuple[Iteration, str]:
         with self.p.mutex:
             it = self._current(name)
@@ -133,6 +154,7 @@ class Inversions:
                 callback(it)
             return it, outcome
 
+    @_writes("iterate an inversion")
     def iterate(self, inverse_problem_configuration: str, timeout_in_seconds: float | None = None,
                 ping_interval_in_seconds: float = 1.0, n_iterations: int = 1, retry_failed: bool = False,
                 progress: bool = True) -> bool:

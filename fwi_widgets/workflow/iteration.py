@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from engine.optimize import StepProposal, TrustRegionState, decide, update_memory
 
 from ..execution import JobStatus, get_site
+from ..execution.base import damaged_outputs
 from ..project import store
 from . import discretisation as disc
 from .jobs import simulation_job, update_job
@@ -29,7 +31,7 @@ from .mapping import ParameterMap
 from .preconditioning import build_preconditioner
 from .records import load_state, save_state
 
-__all__ = ["Iteration", "STAGES"]
+__all__ = ["Iteration", "STAGES", "InversionError", "GRADIENT_TOLERANCE", "SKIPPED_WARNING_FRACTION"]
 
 STAGES = ("initialize", "misfit_and_gradient", "check_convergence", "preconditioner", "misfit", "finalize", "completed")
 log = logging.getLogger("fwi_widgets")
@@ -38,6 +40,75 @@ WAIT, CONTINUE, DONE, FAILED = "wait", "continue", "done", "failed"
 #: The log line after failed jobs: what a user does about them, in a notebook or in the widget.
 RETRY_HINT = ("Fix the cause, then click 'Retry failed jobs' in the inversion widget (p.viz.nb.inversion), "
               "or call resume(..., retry_failed=True), to run the failed jobs again.")
+#: Converged means ||g|| <= GRADIENT_TOLERANCE * ||g|| of the first iteration (of this chain of
+#: iterations), with valid measurements; a gradient that is zero for another reason is an error.
+GRADIENT_TOLERANCE = 1e-3
+#: An event with at least this fraction of its measurements skipped is a warning in the log.
+SKIPPED_WARNING_FRACTION = 0.25
+_LISTED = 8  # stations named per event in a log line
+
+
+class InversionError(RuntimeError):
+    """The inversion cannot go on: the data or the configuration make it meaningless.
+
+    ``cause`` is one of ``"no_valid_measurements"``, ``"cutout_removes_gradient"``,
+    ``"zero_gradient"``; the message says what was wrong and what to do.
+    """
+
+    def __init__(self, message: str, cause: str):
+        super().__init__(message)
+        self.cause = cause
+
+
+def _reason(record: dict) -> str:
+    # "phase difference still jumps by more than pi (cycle skip)" -> one category per kind.
+    return str(record.get("reason", "unknown reason")).split(" (")[0]
+
+
+def measurement_summary(results: dict[str, dict]) -> dict[str, dict]:
+    """Per event: measurements asked for, skipped (by reason, with their stations), valid.
+
+    ``results`` are the jobs' ``result.json`` by event. ``n`` and ``valid`` are None for
+    results written before jobs counted their measurements.
+    """
+    out = {}
+    for event, res in results.items():
+        skipped = res.get("skipped", [])
+        reasons: dict[str, list[str]] = {}
+        for s in skipped:
+            reasons.setdefault(_reason(s), []).append(f"{s.get('receiver')}.{s.get('component')}")
+        n = res.get("n_measurements")
+        out[event] = {"n": n, "skipped": len(skipped), "reasons": reasons,
+                      "valid": None if n is None else max(int(n) - len(skipped), 0)}
+    return out
+
+
+def _reasons_text(reasons: dict[str, list[str]]) -> str:
+    parts = []
+    for reason, traces in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(sorted(set(traces))[:_LISTED])
+        more = len(set(traces)) - _LISTED
+        parts.append(f"{len(traces)} {reason} ({shown}{f', and {more} more' if more > 0 else ''})")
+    return "; ".join(parts)
+
+
+#: What to do about each skip reason (the reason's text up to " (").
+_ADVICE = {
+    "observed data contain NaN or inf in the window": "replace the observed data (p.add_observed_data refuses NaN and inf)",
+    "observed data are all zero in the window": "check the observed data: dead channels, wrong station codes, or traces "
+                                                "that do not cover the windows (start time, sampling-rate header)",
+    "no observed trace for this station and component": "add observed traces for these stations, or remove the stations",
+    "synthetic data are all zero in the window": "check the source (its moment tensor or force) and the windows",
+    "phase difference still jumps by more than pi": "start from a closer model or use longer periods "
+                                                   "(min_period_in_seconds), where the data are not cycle-skipped",
+    "data and synthetics share no energy in the time-frequency plane": "check the windows (window picking velocities) "
+                                                                      "and the timing of the observed data",
+}
+
+
+def _advice(reasons) -> str:
+    known = [_ADVICE[r] for r in sorted(reasons) if r in _ADVICE]
+    return "; ".join(known) if known else "check the observed data and the windows of the misfit configuration"
 
 
 class Iteration:
@@ -51,7 +122,9 @@ class Iteration:
     # --- persistence ---------------------------------------------------------------------
     @classmethod
     def load(cls, project, problem: str, number: int) -> "Iteration":
-        return cls(project, problem, number, load_state(project.paths.record(problem, number)))
+        # A damaged record array is read from its identical copy, and put back by a process that may write.
+        record = load_state(project.paths.record(problem, number), repair=not getattr(project, "read_only", True))
+        return cls(project, problem, number, record)
 
     @classmethod
     def create(cls, project, problem: str, number: int, x: np.ndarray, trust_region: dict, parent=None,
@@ -81,6 +154,18 @@ class Iteration:
         self.record["log"].append(message)
         log.info(message)
 
+    def warn(self, message: str) -> None:
+        """A log line at warning level (in the record too, marked, for the widget's log)."""
+        self.record["log"].append(f"WARNING: {message}")
+        log.warning(message)
+
+    def _fail(self, message: str, cause: str) -> InversionError:
+        """Log and record an error that stops the inversion, and return it to raise."""
+        self.record["log"].append(f"ERROR: {message}")
+        log.error(message)
+        self.save()
+        return InversionError(message, cause)
+
     # --- shared objects ------------------------------------------------------------------
     def _disc(self):
         sim = self.p.simulation_configuration(self.config.prior_model)
@@ -101,7 +186,32 @@ class Iteration:
         """The engine model of this iteration ("current") or of its latest trial ("trial")."""
         d, _ = self._disc()
         name = "model.nc" if which == "current" else f"trial_{self.record['trial']}.nc"
-        return disc.model_from_dataset(d.mesh, store.read_netcdf(self.paths.iteration_file(self.problem, self.number, name)))
+        try:
+            return disc.model_from_dataset(d.mesh, store.read_netcdf(self.paths.iteration_file(self.problem, self.number, name)))
+        except store.CorruptFileError:
+            # The file only caches what the record holds: the model follows from x (and the trial's step).
+            return self.parameter_map().model(self._model_x(name))
+
+    def _model_x(self, name: str) -> np.ndarray:
+        """The scaled model vector of ``model.nc`` (x) or of ``trial_<n>.nc`` (x plus the step of proposal n)."""
+        if name == "model.nc":
+            return self.record["x"]
+        trial = name.removeprefix("trial_").removesuffix(".nc")
+        proposal = load_state(self.paths.iteration_file(self.problem, self.number, f"proposal_{trial}.json"))
+        return self.record["x"] + proposal["proposal"]["step"]
+
+    def _ensure_model(self, name: str) -> None:
+        """Write ``model.nc`` or ``trial_<n>.nc`` again if it is damaged, before jobs read it.
+
+        Both are written from the record (and the proposal), so writing them again loses nothing.
+        """
+        path = self.paths.iteration_file(self.problem, self.number, name)
+        try:
+            store.verify(path)
+        except (store.CorruptFileError, FileNotFoundError) as error:
+            what = f"damaged ({error.problem})" if isinstance(error, store.CorruptFileError) else "missing"
+            self._write_model(name, self._model_x(name))
+            self.say(f"The model file {path} was {what}; it was written again from the iteration's record.")
 
     # --- one resume step -------------------------------------------------------------------
     def resume(self, retry_failed: bool = False, announce: bool = True) -> str:
@@ -123,6 +233,7 @@ class Iteration:
         return DONE
 
     def _initialize(self, retry_failed) -> str:
+        self._check_cutouts()
         self.say("1 new tasks have been issued.")
         self._set_stage("misfit_and_gradient")
         return CONTINUE
@@ -137,6 +248,7 @@ class Iteration:
 
     def _run_jobs(self, task: str, kind: str, events: list[str], model_file: str, retry_failed: bool) -> str:
         """Submit the task's jobs once; then report WAIT / FAILED / DONE from disk and the site."""
+        self._ensure_model(model_file)  # the jobs read it: a damaged one is written again first
         site_cfg = self.config.site_for("adjoint" if kind == "gradient" else "forward")
         site = get_site(site_cfg.site_name)
         jobs = self.record["tasks"].setdefault(task, {}).setdefault("jobs", {})
@@ -168,19 +280,36 @@ class Iteration:
         site.submit(job["job_id"], simulation_job, str(self.paths.root), spec, ranks_per_job=site_cfg.ranks_per_job)
 
     def _poll(self, jobs: dict, resubmit: Callable[[str], None], retry_failed: bool, describe: Callable[[str], str],
-              still_running: str) -> str:
+              still_running: str, outputs: Callable[[str], list] | None = None) -> str:
         """Collect one task's jobs (``{key: job record}``) from disk and their site.
 
-        A job is done when its ``result.json`` exists. A job the site never saw (its
-        process is gone, e.g. after a restart) is lost and submitted again at once. A
-        failed job keeps its error in the record and stays failed, across restarts too,
-        until ``retry_failed``. ``resubmit(key)`` submits a job again; ``describe(key)``
-        names it in the log. Returns DONE, WAIT or FAILED.
+        A job is done when its ``result.json`` exists and its outputs are intact
+        (checked when it is first seen done, and again right before the task's outputs
+        are collected). A job the site never saw (its process is gone, e.g. after a
+        restart) is lost and submitted again at once; so is a job with a damaged output
+        (its damaged files and its ``result.json`` are deleted first, and a log line
+        says so). A failed job keeps its error in the record and stays failed, across
+        restarts too, until ``retry_failed``. ``resubmit(key)`` submits a job again;
+        ``describe(key)`` names it in the log; ``outputs(key)`` lists the job's outputs
+        outside its folder. Returns DONE, WAIT or FAILED.
         """
-        running, failed, lost = [], [], []
+        running, failed, lost, damaged, checked = [], [], [], {}, set()
+
+        def check(key, job) -> bool:
+            checked.add(key)
+            folder = self.paths.job(self.problem, self.number, job["folder"])
+            found = damaged_outputs(folder, also=outputs(key) if outputs else ())
+            if found:
+                damaged[key] = found
+            return not found
+
         for key, job in jobs.items():
+            if job["status"] == "damaged":  # marked so before a crash: it still has to run again
+                damaged[key] = []
+                continue
             if self.paths.job_result(self.problem, self.number, job["folder"]).exists():
-                job["status"] = "done"
+                if job["status"] == "done" or check(key, job):
+                    job["status"] = "done"
                 continue
             info = get_site(job["site"]).info(job["job_id"])
             if info.status == JobStatus.FAILED:
@@ -191,10 +320,22 @@ class Iteration:
                 failed.append(key)
             elif info.status == JobStatus.UNKNOWN:
                 lost.append(key)
+            elif info.status == JobStatus.DONE:
+                # Finished, but its result.json is gone (deleted as damaged while the site had not yet
+                # noticed the run had ended): it runs again.
+                result = self.paths.job_result(self.problem, self.number, job["folder"])
+                damaged[key] = [FileNotFoundError(2, "missing", str(result))]
             else:
                 running.append(key)
+        if not (running or failed or lost or damaged):
+            for key, job in jobs.items():  # all done: once more, right before the outputs are read
+                if key not in checked:
+                    check(key, job)
         if lost:
             self.say(f"{len(lost)} job(s) were lost (the process that ran them is gone) and are submitted again: {lost}.")
+        for key, found in damaged.items():
+            self._discard_damaged(jobs[key], found, describe(key))
+            lost.append(key)
         if failed and retry_failed:
             self.say(f"Retrying {len(failed)} failed job(s): {failed}.")
         for key in lost + (failed if retry_failed else []):
@@ -214,6 +355,19 @@ class Iteration:
             self.say(still_running)
             return WAIT
         return DONE
+
+    def _discard_damaged(self, job: dict, found: list, name: str) -> None:
+        """Treat a job with damaged outputs as lost: delete them and its result, so that it runs again."""
+        paths = [getattr(error, "path", None) or Path(error.filename) for error in found]
+        if found:
+            what = "; ".join(f"{path} ({getattr(error, 'problem', 'missing')})" for path, error in zip(paths, found))
+            self.say(f"{name} has damaged output(s): {what}. The job is treated as lost and runs again.")
+        job["status"] = "damaged"
+        self.save()  # write-ahead: after a crash from here on, the job still runs again
+        for path in paths + [self.paths.job_result(self.problem, self.number, job["folder"])]:
+            for stale in (path, path.with_name(path.name + ".sha256")):
+                stale.unlink(missing_ok=True)
+        get_site(job["site"]).discard(job["job_id"])
 
     def _results(self, task: str) -> dict:
         jobs = self.record["tasks"][task]["jobs"]
@@ -243,26 +397,34 @@ class Iteration:
         if status != DONE:
             return status
         results = self._results("misfit_and_gradient")
+        summary = self._report_measurements(results, "the current model")
         pmap = self.parameter_map()
         d, _ = self._disc()
         receivers = disc.receivers_for(self.p)
         g = np.zeros(pmap.n)
+        g_uncut = np.zeros(pmap.n)  # without the cutouts: tells a removed gradient from a zero one
         for event, res in results.items():
             job = self.record["tasks"]["misfit_and_gradient"]["jobs"][event]
             grads = store.read_netcdf(self.paths.job(self.problem, self.number, job["folder"]) / "gradient.nc")
             source_xy = self.p.domain.position(self.p.events.get(event))
             taper = pmap.cutout(source_xy, receivers.locations)
-            g += pmap.gradient({k: grads[k].values for k in grads.data_vars}, taper)
+            arrays = {k: grads[k].values for k in grads.data_vars}
+            g += pmap.gradient(arrays, taper)
+            g_uncut += pmap.gradient(arrays)
+        if not np.any(g) and np.any(g_uncut):
+            raise self._fail(self._cutout_message(), "cutout_removes_gradient")
         misfits = {e: r["misfit"] for e, r in results.items()}
         chi = float(sum(misfits.values()))
-        skipped = [s for r in results.values() for s in r.get("skipped", [])]
-        if skipped:
-            reasons = sorted({s["reason"].split(" (")[0] for s in skipped})
-            self.say(f"{len(skipped)} measurement(s) were skipped and contribute nothing ({'; '.join(reasons)}); "
-                     "the job results list them.")
-        self.record["results"].update(misfits=misfits, chi=chi, gradient_norm=float(np.linalg.norm(g)))
-        self.record["g"] = g
+        norm = float(np.linalg.norm(g))
+        valid = [v["valid"] for v in summary.values()]
         prev = self.record["previous"]
+        initial = prev.get("initial_gradient_norm")
+        self.record["results"].update(
+            misfits=misfits, chi=chi, gradient_norm=norm,
+            n_valid_measurements=None if None in valid else int(sum(valid)),
+            initial_gradient_norm=norm if initial is None else float(initial),
+        )
+        self.record["g"] = g
         if prev.get("step") is not None:
             # L-BFGS pair of the accepted step: s from the parent's proposal, y = g_new - g_old (control group).
             state = TrustRegionState.from_dict(self.record["trust_region"])
@@ -278,8 +440,31 @@ class Iteration:
         return CONTINUE
 
     def _check_convergence(self, retry_failed) -> str:
-        if not np.any(self.record["g"]):
-            self.say("The gradient is zero: the inversion has converged.")
+        """Converged only with valid measurements and a gradient that has become small:
+        ``||g|| <= GRADIENT_TOLERANCE * ||g_0||`` (g_0 of the first iteration), or zero
+        with a zero misfit (the data are fit exactly). Any other zero gradient is an
+        :class:`InversionError`, never "converged"."""
+        results = self.record["results"]
+        g = self.record["g"]
+        norm = float(np.linalg.norm(g))
+        if results.get("n_valid_measurements") == 0:  # records of older jobs: None, checked in the jobs' stage
+            raise self._fail("No valid measurement: nothing to invert (see the warnings above).", "no_valid_measurements")
+        if not np.any(g):
+            if results.get("chi") == 0.0:
+                self.say(f"The misfit is zero ({results.get('n_valid_measurements', 'all')} valid measurements fit "
+                         "exactly), so is the gradient: the inversion has converged.")
+                self._set_stage("completed")
+                return DONE
+            raise self._fail(
+                f"The gradient is zero although the misfit is {results.get('chi')!r} from "
+                f"{results.get('n_valid_measurements')} valid measurement(s): the adjoint sources or the sensitivity to "
+                f"the inversion parameters {list(self.config.mapping.inversion_parameters)} vanish. Check that the "
+                "inversion parameters drive the simulated physics, and the adjoint sources of the jobs "
+                "(adjoint_source.nc).", "zero_gradient")
+        initial = results.get("initial_gradient_norm")
+        if self.record["previous"].get("step") is not None and initial and norm <= GRADIENT_TOLERANCE * initial:
+            self.say(f"||g|| = {norm!r} is below {GRADIENT_TOLERANCE:g} of the first iteration's ({initial!r}), with "
+                     f"{results.get('n_valid_measurements')} valid measurement(s): the inversion has converged.")
             self._set_stage("completed")
             return DONE
         self.say("1 new tasks have been issued.")
@@ -303,12 +488,20 @@ class Iteration:
             task.setdefault("attempts", 1)
         status = self._poll({task_name: task}, lambda _: self._submit_update(site, site_cfg, task), retry_failed,
                             describe=lambda _: "The preconditioner job",
-                            still_running="The preconditioner job is still running. Please check again later.")
+                            still_running="The preconditioner job is still running. Please check again later.",
+                            outputs=lambda _: self._update_outputs(self.record["trial"]))
         if status != DONE:
             return status
         self.say("1 new tasks have been issued.")
         self._set_stage("misfit")
         return CONTINUE
+
+    def _update_outputs(self, trial: int) -> list:
+        """The files the preconditioner job of ``trial`` writes outside its folder (see ``jobs.update_job``)."""
+        names = [f"trial_{trial}.nc", f"proposal_{trial}.json"]
+        if self.config.preconditioner is not None:
+            names.append("gradient_preconditioned.npy")
+        return [self.paths.iteration_file(self.problem, self.number, name) for name in names]
 
     def _submit_update(self, site, site_cfg, task: dict) -> None:
         spec = {"problem": self.problem, "iteration": self.number, "job_id": task["folder"], "trial": self.record["trial"],
@@ -321,7 +514,9 @@ class Iteration:
         status = self._run_jobs(f"misfit_{trial}", "misfit", self.config.events, f"trial_{trial}.nc", retry_failed)
         if status != DONE:
             return status
-        new = {e: r["misfit"] for e, r in self._results(f"misfit_{trial}").items()}
+        trial_results = self._results(f"misfit_{trial}")
+        self._report_measurements(trial_results, f"trial model {trial}")
+        new = {e: r["misfit"] for e, r in trial_results.items()}
         old = self.record["results"]["misfits"]
         old_total, new_total = float(sum(old.values())), float(sum(new.values()))
         proposal_state = load_state(self.paths.iteration_file(self.problem, self.number, f"proposal_{trial}.json"))
@@ -376,10 +571,102 @@ class Iteration:
                 self.p, self.problem, nxt, x=self.record["x"] + proposal["proposal"]["step"],
                 trust_region=self.record["trust_region"], parent=self.number,
                 previous={"pred": accepted["pred"], "ared": accepted["ared"], "norm_update": accepted["norm_update"],
-                          "tr_radius": accepted["radius"], "step": proposal["proposal"], "g": self.record["g"]},
+                          "tr_radius": accepted["radius"], "step": proposal["proposal"], "g": self.record["g"],
+                          "initial_gradient_norm": self.record["results"].get("initial_gradient_norm")},
             )
         self._set_stage("completed")
         return DONE
+
+    # --- checks that keep "converged" honest ------------------------------------------------
+    def _cutout_tapers(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per event: (source-only taper, receivers-only taper), as ParameterMap.cutout makes them."""
+        from engine.smoothing import cutout_taper
+
+        pmap = self.parameter_map()
+        mesh, ones = pmap.prior.mesh, np.ones(pmap.shape)
+        locations = list(disc.receivers_for(self.p).locations)
+        src = self.config.mapping.source_cutout_radius_in_meters
+        rec = self.config.mapping.receiver_cutout_radius_in_meters
+        receivers = cutout_taper(mesh, locations, rec) if rec and locations else ones
+        return {event: (cutout_taper(mesh, [self.p.domain.position(self.p.events.get(event))], src) if src else ones,
+                        receivers) for event in self.config.events}
+
+    def _cutout_message(self) -> str:
+        mapping = self.config.mapping
+        src, rec = mapping.source_cutout_radius_in_meters, mapping.receiver_cutout_radius_in_meters
+        tapers = self._cutout_tapers()
+        if all(not np.any(s) for s, _ in tapers.values()):
+            fix = "reduce source_cutout_radius_in_meters"
+        elif all(not np.any(r) for _, r in tapers.values()):
+            fix = "reduce receiver_cutout_radius_in_meters"
+        else:
+            fix = "reduce source_cutout_radius_in_meters or receiver_cutout_radius_in_meters"
+        (x0, x1), (y0, y1) = self.p.domain.extent
+        where = (f"of every event in the {(x1 - x0) / 1e3:.0f} km x {(y1 - y0) / 1e3:.0f} km domain"
+                 if all(not np.any(s * r) for s, r in tapers.values())
+                 else "(all of its nonzero values lie within them)")
+        return (f"The cutouts (source {_km(src)}, receiver {_km(rec)}) remove the whole gradient {where}, "
+                f"so the inversion cannot move (this is not "
+                f"convergence): {fix} in the sn.Mapping of inverse problem {self.problem!r} (a cutout is zero within "
+                "its radius and tapers to one over the next radius), and add it as a new inverse problem.")
+
+    def _check_cutouts(self) -> None:
+        """Before any simulation: the cutouts must leave some of the gradient of some event."""
+        mapping = self.config.mapping
+        if not (mapping.source_cutout_radius_in_meters or mapping.receiver_cutout_radius_in_meters):
+            return
+        tapers = self._cutout_tapers()
+        removed = [e for e, (s, r) in tapers.items() if not np.any(s * r)]
+        if len(removed) == len(tapers):
+            raise self._fail(self._cutout_message(), "cutout_removes_gradient")
+        if removed:
+            self.warn(f"The cutouts remove the whole gradient of {len(removed)} of {len(tapers)} event(s), which "
+                      f"contribute to the misfit only: {removed}. Reduce source_cutout_radius_in_meters or "
+                      "receiver_cutout_radius_in_meters if they should shape the model.")
+
+    def _report_measurements(self, results: dict[str, dict], where: str) -> dict[str, dict]:
+        """Log the skipped measurements per event (a warning from SKIPPED_WARNING_FRACTION on,
+        or for an event without a valid one); raise if no event has a valid measurement."""
+        summary = measurement_summary(results)
+        for event, s in summary.items():
+            if not s["skipped"]:
+                continue
+            total = s["n"]
+            line = (f"Event {event} ({where}): {s['skipped']}" + ("" if total is None else f" of {total}")
+                    + f" measurement(s) skipped, contributing nothing: {_reasons_text(s['reasons'])}.")
+            fraction = None if not total else s["skipped"] / total
+            if fraction is not None and fraction >= SKIPPED_WARNING_FRACTION:
+                self.warn(line + f" That is {fraction:.0%} (warning from {SKIPPED_WARNING_FRACTION:.0%} on): "
+                          f"{_advice(s['reasons'])}.")
+            else:
+                self.say(line)
+        empty = [e for e, s in summary.items() if s["valid"] == 0]
+        if empty and len(empty) == len(summary):
+            reasons: dict[str, list[str]] = {}
+            for s in summary.values():
+                for reason, traces in s["reasons"].items():
+                    reasons.setdefault(reason, []).extend(traces)
+            counts = "; ".join(f"{len(v)} {k}" for k, v in sorted(reasons.items(), key=lambda kv: -len(kv[1])))
+            total = sum(s["n"] for s in summary.values())
+            raise self._fail(
+                f"No valid measurement at {where}: all {total} measurement(s) of the {len(summary)} event(s) "
+                f"{sorted(summary)} were skipped ({counts or 'no window in any trace'}), so the misfit and the gradient "
+                f"are zero and mean nothing (this is not convergence). To fix it: {_advice(reasons)}; then add the "
+                "corrected data and start a new inverse problem (the job results of this iteration stay as they are).",
+                "no_valid_measurements")
+        if empty:
+            # n == 0: nothing was asked of the event (no window; at a trial model, every
+            # measurement left out because it was skipped at the current model).
+            why = [f"{e} ({'all skipped' if summary[e]['n'] else 'nothing measured: no window or all left out'})"
+                   for e in empty]
+            self.warn(f"{len(empty)} of {len(summary)} event(s) have no valid measurement at {where} and contribute "
+                      f"nothing to the misfit or the gradient: {'; '.join(why)}. The inversion goes on with the other "
+                      "events; fix their data or windows, or drop them from the inverse problem.")
+        return summary
+
+
+def _km(meters) -> str:
+    return "none" if not meters else f"{meters / 1e3:g} km"
 
 
 _P_CACHE: dict = {}

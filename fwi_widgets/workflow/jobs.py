@@ -61,6 +61,9 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     for receiver in spec.get("exclude_receivers", []):
         if windows is not None:
             windows.pop(receiver, None)
+    # Traces without observed data are not measured (an L2 misfit against zeros would
+    # pull the synthetics to zero); they count as skipped, with that reason.
+    windows, n_measurements, left_out = _measured_windows(windows, sim.seismograms, observed.attrs["missing"])
     misfit = engine.misfit.by_name(misfit_cfg.misfit_function)
     options = dict(misfit_cfg.misfit_options)
     if misfit_cfg.misfit_function == "tf_phase":
@@ -76,7 +79,9 @@ def simulation_job(project_root: str, spec: dict) -> dict:
         "event": spec["event"],
         "misfit": float(value),
         "per_station": {r: float(sum(c.values())) for r, c in adjoint_source.attrs.get("per_trace", {}).items()},
-        "skipped": [dict(s, window=list(s["window"]) if s.get("window") else None) for s in adjoint_source.attrs.get("skipped", [])],
+        "skipped": left_out + [dict(s, window=list(s["window"]) if s.get("window") else None)
+                               for s in adjoint_source.attrs.get("skipped", [])],
+        "n_measurements": n_measurements,
         "gradient": bool(spec["gradient"]),
         "n_steps": sim.n_steps,
         "dt": sim.dt,
@@ -116,23 +121,62 @@ def _injected_failure(job_dir, spec: dict) -> None:
 def observed_as_dataarray(stream, synthetic: xr.DataArray, origin_time) -> xr.DataArray:
     """Observed traces on the synthetics' receivers, components and time axis.
 
-    Traces are matched by NET.STA and the last letter of the channel; missing traces
-    are zeros (and get no window, so they contribute nothing); other sampling is
-    linearly interpolated onto the synthetic times.
+    Traces are matched by NET.STA and the last letter of the channel; a channel stored
+    in several segments is merged with its gaps as NaN (the misfit skips the windows
+    they touch and says why), never reduced to one segment; other sampling is linearly
+    interpolated onto the synthetic times. Missing traces are zeros and are listed in
+    ``attrs["missing"]`` as ``(receiver, component)`` pairs: they must not be measured
+    (:func:`simulation_job` gives them no window and reports them as skipped).
+
+    Raises
+    ------
+    ValueError
+        If several location or band codes share one station and component.
     """
+    from ..project.observed import traces_by_channel
+
     out = np.zeros(synthetic.shape)
     times = synthetic["time"].values
-    index = {}
-    for tr in stream:
-        index[(f"{tr.stats.network}.{tr.stats.station}", tr.stats.channel[-1:])] = tr
+    index = traces_by_channel(stream)
+    missing = []
     for r, name in enumerate(synthetic["receiver"].values):
         for c, comp in enumerate(synthetic["component"].values):
             tr = index.get((str(name), str(comp)))
             if tr is None:
+                missing.append((str(name), str(comp)))
                 continue
             t = tr.times() + (tr.stats.starttime - origin_time)
             out[r, c] = np.interp(times, t, tr.data.astype(float), left=0.0, right=0.0)
-    return synthetic.copy(data=out)
+    observed = synthetic.copy(data=out)
+    observed.attrs = dict(synthetic.attrs, missing=missing)
+    return observed
+
+
+#: The skip reason of a trace without observed data (it gets no window).
+NO_OBSERVED_TRACE = "no observed trace for this station and component"
+
+
+def _measured_windows(windows, synthetic: xr.DataArray, missing: list[tuple[str, str]]):
+    """The windows without the traces that have no observed data, and those left out.
+
+    Returns ``(windows, n_measurements, left_out)``: the windows to pass to the misfit
+    (``None``, the whole traces, stays ``None`` unless a trace is missing), the number
+    of measurements the configuration asks for (windows times components), and the
+    ``skipped`` records of the missing traces.
+    """
+    receivers = [str(r) for r in synthetic["receiver"].values]
+    components = [str(c) for c in synthetic["component"].values]
+    t = synthetic["time"].values
+    per_receiver = ({r: [(float(t[0]), float(t[-1]))] for r in receivers} if windows is None
+                    else {str(r): list(w) for r, w in windows.items()})
+    n = sum(len(w) for w in per_receiver.values()) * len(components)
+    absent = set(missing)
+    left_out = [{"receiver": r, "component": c, "window": list(w), "reason": NO_OBSERVED_TRACE}
+                for r, ws in per_receiver.items() for c in components if (r, c) in absent for w in ws]
+    if not left_out:
+        return windows, n, []
+    kept = {(r, c): ws for r, ws in per_receiver.items() for c in components if (r, c) not in absent}
+    return kept, n, left_out
 
 
 

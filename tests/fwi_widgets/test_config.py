@@ -159,9 +159,16 @@ def test_unknown_site_name_lists_valid_sites():
     assert {"inline", "local", "dask"} <= set(available_sites())
 
 
-@pytest.mark.parametrize("ranks", [0, -1, 1.5, True])
+@pytest.mark.parametrize("ranks", [0, -1])
 def test_ranks_per_job_must_be_a_positive_integer(ranks):
     with pytest.raises(ValueError, match=r"The 'ranks_per_job' parameter must be a positive integer"):
+        sn.SiteConfig(site_name="inline", ranks_per_job=ranks)
+
+
+@pytest.mark.parametrize("ranks", [1.5, 2.0, True, None, float("nan")])
+def test_ranks_per_job_must_be_an_int(ranks):
+    # The wrong type is a TypeError (issue 11: one rule for every validator).
+    with pytest.raises(TypeError, match=r"The 'ranks_per_job' parameter must be an int"):
         sn.SiteConfig(site_name="inline", ranks_per_job=ranks)
 
 
@@ -209,9 +216,11 @@ def test_unknown_simulation_choices_list_valid_ones(field, value, valid):
     assert all(f"'{v}'" in str(error.value) for v in valid)
 
 
-@pytest.mark.parametrize("interval", [0, -2, 2.5, True, "2", "automatic"])
-def test_forward_wavefield_sampling_interval_must_be_a_positive_integer(interval):
-    with pytest.raises(ValueError, match="'forward_wavefield_sampling_interval' parameter must be an integer >= 1"):
+@pytest.mark.parametrize("interval, error", [(0, ValueError), (-2, ValueError), (2.5, TypeError), (True, TypeError),
+                                             ("2", ValueError), ("automatic", ValueError)])
+def test_forward_wavefield_sampling_interval_must_be_a_positive_integer(interval, error):
+    # TypeError for a wrong type (2.5, True), ValueError for a wrong value (issue 11).
+    with pytest.raises(error, match="'forward_wavefield_sampling_interval' parameter must be an in"):
         sn.SimulationConfiguration(name="s", model="m", min_period_in_seconds=70.0, max_period_in_seconds=120.0,
                                    end_time_in_seconds=1200.0, forward_wavefield_sampling_interval=interval)
 
@@ -287,7 +296,7 @@ ROUND_TRIP = {
         min_period_in_seconds=70.0, max_period_in_seconds=120.0, misfit_function="tf_phase",
         windows=sn.WindowPicking(min_velocity_in_m_per_s=3300.0, max_velocity_in_m_per_s=4800.0,
                                  padding_in_seconds=120.0),
-        misfit_options={"taper": 0.1}),
+        misfit_options={"taper_fraction": 0.1}),  # "taper" is no tf_phase option: refused now
     "MisfitConfiguration-no-windows": sn.MisfitConfiguration(
         name="l2", simulation_configuration="s", min_period_in_seconds=1.0, max_period_in_seconds=2.0,
         misfit_function="l2", windows=None),

@@ -50,6 +50,7 @@ def assert_refused(p: sn.Project, configuration, error: type[Exception], *fragme
 def _stream(station: str = "R0", n: int = 64) -> obspy.Stream:
     trace = obspy.Trace(np.sin(np.linspace(0.0, 6.0, n)))
     trace.stats.network, trace.stats.station, trace.stats.channel, trace.stats.delta = "XX", station, "BXZ", 0.01
+    trace.stats.starttime = obspy.UTCDateTime("2020-01-01T00:00:00")  # ev0's origin: add_observed_data checks it
     return obspy.Stream([trace])
 
 
@@ -469,11 +470,13 @@ def test_truncated_configuration_is_detected_by_name(box):
         box.simulation_configuration("sim")
     assert error.value.path == path and error.value.problem == "truncated"
     assert f"The file {path} is corrupt (truncated)" in str(error.value)
-    assert "no previous version" in str(error.value)  # and says what to do
+    # and says what to do (test_damaged_files.py follows such advice for every kind of file)
+    assert "Add it again: p += sn.SimulationConfiguration(name='sim', ...)" in str(error.value)
     assert box.list_configurations("simulation") == ["sim"]  # still listed: it is damaged, not gone
     # what depends on it is refused with the same clear error, and nothing is written or overwritten
     assert_refused(box, sn.MisfitConfiguration(**dict(MISFIT, name="m2")), CorruptFileError, str(path), "truncated")
-    assert_refused(box, sn.SimulationConfiguration(**SIMULATION), CorruptFileError, str(path))
+    box += sn.SimulationConfiguration(**SIMULATION)  # the advice: added again, it replaces the damaged file
+    assert box.simulation_configuration("sim") == sn.SimulationConfiguration(**SIMULATION)
 
 
 def test_value_changed_by_hand_is_a_checksum_mismatch(box):
@@ -495,6 +498,9 @@ def test_corrupt_observed_data_is_detected(box):
 def test_truncated_project_file_is_detected_on_open(box):
     box.close()
     _truncate(box.paths.project_file)
+    # Its first version is kept as project.json.prev, which an open falls back to
+    # (test_damaged_files.py); here that copy is damaged too.
+    _truncate(box.paths.project_file.with_name("project.json.prev"))
     with pytest.raises(CorruptFileError, match=r"project\.json is corrupt \(truncated\)"):
         sn.Project(path=box.paths.root)
     with pytest.raises(CorruptFileError, match=r"project\.json is corrupt"):
@@ -504,6 +510,7 @@ def test_truncated_project_file_is_detected_on_open(box):
 def test_failed_open_releases_the_lock(box):
     box.close()
     good = _truncate(box.paths.project_file)
+    _truncate(box.paths.project_file.with_name("project.json.prev"))  # (else an open falls back to it)
     with pytest.raises(CorruptFileError) as error:
         sn.Project(path=box.paths.root)
     box.paths.project_file.write_bytes(good)

@@ -97,13 +97,14 @@ def test_gradient_view_switches_between_sum_events_and_preconditioned(iterated):
 def test_waveform_view_follows_the_selected_station(iterated):
     view = iterated.viz.nb.waveforms(PROBLEM)
     state = iterated.viz.state(PROBLEM)
-    assert view.traces is None
-    figures = (view.trace_figure, view.adjoint_figure)
-    # Before a station is picked the axes are hidden (bqplot's 0-1 ticks crowded the
-    # adjoint figure); the message says what to do.
-    assert not any(axis.visible for figure in figures for axis in figure.axes)
-    assert "Click a station on the map" in view.message.value
     stations = [s.name for s in iterated.events.stations()]
+    figures = (view.trace_figure, view.adjoint_figure)
+    # Nothing picked yet: the view draws the first station of the first event (not empty
+    # figures), without selecting it for the map.
+    assert state.selected_station is None and view.default_station == stations[0]
+    assert view.traces is not None and view.iteration == 0 and len(view.marks["observed"].y) > 100
+    assert view.message.value.startswith(f"<b>{stations[0]}</b>, {state.events[0]}, iteration #0")
+    assert all(axis.visible for figure in figures for axis in figure.axes)
     state.selected_station = stations[0]
     assert view.station_dropdown.value == stations[0] and view.iteration == 0
     assert all(axis.visible for figure in figures for axis in figure.axes)

@@ -177,13 +177,15 @@ def test_branch_continues_from_a_finished_iteration_with_changed_settings(worksh
 
 
 def test_forward_wavefield_sampling_interval_gives_a_close_gradient_from_less_storage(workshop_copy):
-    """A simulation configuration with forward_wavefield_sampling_interval = 3 runs its
+    """A simulation configuration with forward_wavefield_sampling_interval = 2 runs its
     gradient jobs on decimated storage; their gradients stay close to the exact ones of
     the same iteration. The small workshop steps at dt = 4.5 s (15.5 steps per 70 s
-    period), so s dt = 13.5 s ~ T/5, past the T/8 guideline of engine.adjoint, and the
-    TF-phase adjoint sources carry energy to ~4x the band's top frequency (0.1 % level).
-    Measured relative errors: VS 5.5e-6 to 2.6e-4, RHO 1.7e-4 to 2.4e-3 (the density term
-    weights the adjoint's acceleration, so higher frequencies); bounds 4x above."""
+    period), so s dt = 9 s ~ T/7.8, at the T/8 guideline of engine.adjoint.
+    Measured relative errors (2026-12-03): VS 5.3e-6 to 6.6e-5, RHO 1.9e-4 to 8.9e-4 (the
+    density term weights the adjoint's acceleration, so higher frequencies); bounds ~4x
+    above. Past the guideline (s = 3, T/5) the errors grow to VS 3.8e-3 and RHO 1.6e-2:
+    the TF-phase adjoint sources, weighted by the cross-correlation's time-frequency
+    power, carry ~1e-3 of their energy above 2.5x the band's top frequency."""
     import dataclasses
 
     import xarray as xr
@@ -191,7 +193,7 @@ def test_forward_wavefield_sampling_interval_gives_a_close_gradient_from_less_st
     p = sn.Project(path=workshop_copy)
     exact_problem = add_problem(p, site="inline", name="inv_exact")
     base_sim = p.simulation_configuration("initial_model_70_120_seconds")
-    p += dataclasses.replace(base_sim, name="sampled_sim", forward_wavefield_sampling_interval=3)
+    p += dataclasses.replace(base_sim, name="sampled_sim", forward_wavefield_sampling_interval=2)
     base_misfit = p.misfit_configuration("tf_phase_misfit_70_120_seconds")
     p += dataclasses.replace(base_misfit, name="sampled_misfit", simulation_configuration="sampled_sim")
     sampled_problem = add_problem(p, site="inline", name="inv_sampled", misfit="sampled_misfit", prior_model="sampled_sim")
@@ -209,5 +211,5 @@ def test_forward_wavefield_sampling_interval_gives_a_close_gradient_from_less_st
         for var in exact.data_vars:
             a, b = exact[var].values, sampled[var].values
             error = np.linalg.norm(b - a) / np.linalg.norm(a)
-            print(f"{job} {var}: relative gradient error with sampling interval 3: {error:.1e}")
-            assert error < (1e-3 if var.lower() == "vs" else 1e-2)
+            print(f"{job} {var}: relative gradient error with sampling interval 2: {error:.1e}")
+            assert error < (3e-4 if var.lower() == "vs" else 4e-3)
