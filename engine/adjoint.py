@@ -353,7 +353,9 @@ def _displacement_adjoint_samples(sim, adjoint_source) -> np.ndarray:
         adj = np.asarray(adjoint_source, dtype=float)
         if adj.shape != expected:
             raise ValueError(f"The adjoint source must have shape {expected}, but {adj.shape} was given.")
-    per_sample = adj * sim.dt
+    # Z/N/E records (Geographic receivers) were rotated from the mesh frame: rotate back
+    # (the rotation is per receiver and commutes with the time differencing below).
+    per_sample = sim.receivers.to_mesh_frame(adj * sim.dt)
     if sim.output == "velocity":
         return _gradient_transpose(per_sample, sim.dt)
     if sim.output == "acceleration":
@@ -390,18 +392,19 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
     h = 1e-30
     faces = _absorbing_face_points(mesh, damp_idx)
     if faces is not None:
-        e, j, i, rows, w, normals = faces
+        e, local, rows, w, normals = faces
+        point = (e,) + local  # index of each face point in a per-point array
         s = damp_term[rows]  # (n, nc, nc)
-        coeff = op.coefficients[e, :, j, i].astype(complex)  # (n, n_coeff)
-        mass = op.mass_density[e, j, i].astype(complex)
+        coeff = op.coefficients[(e, slice(None)) + local].astype(complex)  # (n, n_coeff)
+        mass = op.mass_density[point].astype(complex)
         factor = -0.5 * dt * w
         for c in range(coeff.shape[1]):
             pert = coeff.copy()
             pert[:, c] += 1j * h
             dz = physics.impedance(pert, mass, normals).imag / h
-            np.add.at(g_coeff, (e, c, j, i), factor * np.einsum("pab,pab->p", s, dz))
+            np.add.at(g_coeff, (e, c) + local, factor * np.einsum("pab,pab->p", s, dz))
         dz = physics.impedance(coeff, mass + 1j * h, normals).imag / h
-        np.add.at(g_mass, (e, j, i), factor * np.einsum("pab,pab->p", s, dz))
+        np.add.at(g_mass, point, factor * np.einsum("pab,pab->p", s, dz))
     if np.any(op.sponge):
         trace = np.zeros(mesh.n_global)
         trace[damp_idx] = np.einsum("paa->p", damp_term)
@@ -422,20 +425,26 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
 
 
 def _absorbing_face_points(mesh, damp_idx):
-    """Every point of every absorbing face that has a damping block, stacked:
-    (element, j, i, row in damp_idx, quadrature weight, outward normal), or None."""
+    """Every point of every absorbing face that has a damping block, stacked side by side
+    in the faces' order, any dimension: (element (n,), local point indices (a tuple of ndim
+    (n,) arrays: (j, i) in 2D, (k, j, i) in 3D), row in damp_idx (n,), quadrature weight (n,),
+    outward normal (n, ndim)), or None."""
     row = np.full(mesh.n_global, -1, dtype=np.int64)
     row[damp_idx] = np.arange(len(damp_idx))
     parts = []
     for side in mesh.absorbing:
-        for e, f in mesh.side_sets[side]:
-            nodes, w, normals = mesh.face_geometry(int(e), int(f))
-            j, i = mesh.face_points(int(f))
-            keep = row[nodes] >= 0
-            parts.append((np.full(keep.sum(), int(e)), j[keep], i[keep], row[nodes[keep]], w[keep], normals[keep]))
+        faces = mesh.faces(side)
+        nodes = faces.global_nodes.reshape(-1)
+        keep = row[nodes] >= 0
+        elements = np.repeat(faces.elements, faces.global_nodes.shape[1])
+        local = tuple(a.reshape(-1)[keep] for a in faces.local_indices)
+        parts.append((elements[keep], local, row[nodes[keep]], faces.weights.reshape(-1)[keep],
+                      faces.normals.reshape(-1, mesh.ndim)[keep]))
     if not parts:
         return None
-    return tuple(np.concatenate(column) for column in zip(*parts))
+    e, local, rows, w, normals = zip(*parts)
+    return (np.concatenate(e), tuple(np.concatenate(a) for a in zip(*local)), np.concatenate(rows),
+            np.concatenate(w), np.concatenate(normals))
 
 
 def volumetric_kernel(grad: np.ndarray, mesh) -> np.ndarray:

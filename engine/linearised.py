@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from . import _stepping_kernels as sk
-from .operator import WaveOperator
+from .operator import WaveOperator, face_values
 from .physics._kernels import NO_SENSITIVITY
 from .receivers import ReceiverTerms
 
@@ -44,7 +44,7 @@ def born(sim, dm: dict) -> xr.DataArray:
     d_mass_density = np.asarray(physics.mass_density(direction)).imag / _H
     d_material = op.blocks.to_blocks(physics.kernel_material(d_coeff, mesh), op.dtype)
     d_mass = mesh.assemble(d_mass_density * mesh.quadrature_weights())
-    d_damp = _damping_derivative(op, d_coeff, d_mass_density, d_mass)
+    damp_nodes, damp_blocks = _damping_derivative(op, d_coeff, d_mass_density, d_mass)
 
     dt, n = sim.dt, sim.n_steps
     arrays = op.stepping_arrays(dt)
@@ -58,8 +58,6 @@ def born(sim, dm: dict) -> xr.DataArray:
     record = np.zeros((len(rec.nodes), nc, n + 1), op.dtype)
     no_src = np.zeros((0, 1), np.int64), np.zeros((0, 1, nc), op.dtype), np.zeros((0, n + 1), op.dtype)
     b = op.blocks
-    damp_nodes = np.array(sorted(d_damp), dtype=np.int64)
-    damp_blocks = np.array([d_damp[int(g)] for g in damp_nodes]).reshape(-1, nc, nc)
     flat = (du.reshape(-1), dv.reshape(-1), ku.reshape(-1), arrays["minv_dt"].reshape(-1))
     for step in range(n):
         u_prev, u_now, u_next = fwd.field(step - 1), fwd.field(step), fwd.field(step + 1)
@@ -81,25 +79,25 @@ def born(sim, dm: dict) -> xr.DataArray:
     return native if sim.output == physics.quantity else differentiate(native, sim.output)
 
 
-def _damping_derivative(op: WaveOperator, d_coeff, d_mass_density, d_mass) -> dict:
-    """dC in the direction: Stacey blocks w * dZ per absorbing face point, plus the sponge's 2 d dM."""
-    mesh = op.mesh
-    out: dict[int, np.ndarray] = {}
+def _damping_derivative(op: WaveOperator, d_coeff, d_mass_density, d_mass) -> tuple[np.ndarray, np.ndarray]:
+    """dC in the direction: Stacey blocks w * dZ per absorbing face point, plus the sponge's
+    2 d dM, any dimension. Returns (nodes (n,) sorted, blocks (n, n_comp, n_comp)): every
+    non-Dirichlet absorbing-face point and every sponge point, even where dC is zero."""
+    mesh, nc = op.mesh, op.n_components
+    dense = np.zeros((mesh.n_global, nc, nc))
+    touched = np.zeros(mesh.n_global, dtype=bool)
     for side in mesh.absorbing:
-        for e, f in mesh.side_sets[side]:
-            e, f = int(e), int(f)
-            nodes, w, normals = mesh.face_geometry(e, f)
-            j, i = mesh.face_points(f)
-            coeff = op.coefficients[e][:, j, i].T + 1j * _H * d_coeff[e][:, j, i].T
-            mass = op.mass_density[e][j, i] + 1j * _H * d_mass_density[e][j, i]
-            dz = op.physics.impedance(coeff, mass, normals).imag / _H
-            for node, wq, block in zip(nodes, w, dz):
-                if op.dirichlet[node]:
-                    continue
-                out.setdefault(int(node), np.zeros_like(block))
-                out[int(node)] += wq * block
-    eye = np.eye(op.n_components)
-    for node in np.nonzero(op.sponge)[0]:
-        out.setdefault(int(node), np.zeros_like(eye))
-        out[int(node)] += 2.0 * op.sponge[node] * d_mass[node] * eye
-    return out
+        faces = mesh.faces(side)
+        coeff = face_values(faces, op.coefficients, 1) + 1j * _H * face_values(faces, d_coeff, 1)
+        mass = face_values(faces, op.mass_density) + 1j * _H * face_values(faces, d_mass_density)
+        dz = op.physics.impedance(coeff, mass, faces.normals.reshape(-1, mesh.ndim)).imag / _H
+        nodes = faces.global_nodes.reshape(-1)
+        keep = ~op.dirichlet[nodes]
+        # np.add.at adds in the faces' order, as a loop over the faces would.
+        np.add.at(dense, nodes[keep], faces.weights.reshape(-1)[keep, None, None] * dz[keep])
+        touched[nodes[keep]] = True
+    sponge = np.nonzero(op.sponge)[0]
+    dense[sponge] += (2.0 * op.sponge[sponge] * d_mass[sponge])[:, None, None] * np.eye(nc)
+    touched[sponge] = True
+    nodes = np.nonzero(touched)[0].astype(np.int64)
+    return nodes, dense[nodes]

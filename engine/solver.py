@@ -245,15 +245,17 @@ def _check_output(output, physics: Physics) -> str:
 
 
 def _to_dataarray(record, receivers, physics, times, quantity, units, dt) -> xr.DataArray:
+    # The receivers name the components and coordinates: 2D keeps the physics' names and
+    # (x, z); 3D gives X, Y, Z, or Z, N, E rotated at Geographic receivers (engine.receivers).
+    values, components = receivers.recorded(record, physics.components)
     return xr.DataArray(
-        np.asarray(record, dtype=np.float64),
+        values,
         dims=("receiver", "component", "time"),
         coords={
             "receiver": list(receivers.names),
-            "component": list(physics.components),
+            "component": list(components),
             "time": times,
-            "x": ("receiver", receivers.locations[:, 0]),
-            "z": ("receiver", receivers.locations[:, 1]),
+            **receivers.coordinates(),
         },
         attrs={"quantity": quantity, "units": units, "physics": physics.name, "dt": dt},
         name=quantity,

@@ -24,7 +24,11 @@ def _mass_density(model):
 
 
 def _impedance(coeff, mass, normals):
-    # 1/(rho c) = sqrt(mass * (1/rho)) since mass = 1/(rho c^2).
+    """(n, 1, 1) boundary damping per unit boundary measure, any dimension: 1/(rho c).
+
+    It does not depend on the normals (n, ndim): 1/(rho c) = sqrt(mass * (1/rho)) since
+    mass = 1/(rho c^2), and slot 0 of the coefficients is 1/rho (the first diagonal entry
+    of the isotropic tensor (1/rho) I)."""
     return np.sqrt(mass * coeff[:, 0])[:, None, None]
 
 

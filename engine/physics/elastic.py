@@ -49,11 +49,22 @@ def _coefficients(model):
 
 
 def _impedance(coeff, mass, normals):
-    nx, nz = normals[:, 0], normals[:, 1]
-    vp_n = np.sqrt((coeff[:, 0] * nx**2 + coeff[:, 2] * nz**2) / mass)
+    """(n, ndim, ndim) Stacey damping per unit boundary measure, any dimension:
+    ``rho (vp_n n n^T + vs (I - n n^T))`` for normals (n, ndim).
+
+    Coefficient slots (A, F, C, L) as `_coefficients` gives them; the symmetry axis is the
+    last mesh axis (z up). Isotropic (A = C): vp_n = vp and this is the exact first-order
+    Clayton-Engquist / Stacey impedance in 2D and 3D. VTI: the impedance keeps the
+    isotropic form (an approximation at the boundary, not the anisotropic impedance
+    sqrt(rho Christoffel(n))), with rho vp_n^2 = A |n_h|^2 + C n_z^2 (|n_h|^2 the horizontal
+    part of the normal: nx^2 in 2D, nx^2 + ny^2 in 3D) and vs from L (vsv).
+    """
+    ndim = normals.shape[1]
+    n_h2 = np.sum(normals[:, :-1] ** 2, axis=1)  # in 2D the sum of one term: nx^2 exactly
+    vp_n = np.sqrt((coeff[:, 0] * n_h2 + coeff[:, 2] * normals[:, -1] ** 2) / mass)
     vs_n = np.sqrt(coeff[:, 3] / mass)
     nn = np.einsum("pi,pj->pij", normals, normals)
-    eye = np.eye(2)[None]
+    eye = np.eye(ndim)[None]
     return mass[:, None, None] * (vp_n[:, None, None] * nn + vs_n[:, None, None] * (eye - nn))
 
 

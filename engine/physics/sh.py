@@ -26,6 +26,13 @@ def _coefficients(model):
 
 
 def _impedance(coeff, mass, normals):
+    """(n, 1, 1) boundary damping per unit boundary length, sqrt(rho mu_n) with
+    mu_n = N nx^2 + L nz^2. SH is a 2D (out-of-plane) equation: normals must be (n, 2)."""
+    if normals.ndim != 2 or normals.shape[1] != 2:
+        raise ValueError(
+            "The 'sh' physics is 2D only (the out-of-plane component of a 2D section); its boundary "
+            f"normals must be (n, 2), but {normals.shape} were given. For 3D meshes use physics='elastic'."
+        )
     mu_n = coeff[:, 0] * normals[:, 0] ** 2 + coeff[:, 2] * normals[:, 1] ** 2
     return np.sqrt(mass * mu_n)[:, None, None]
 
