@@ -34,7 +34,7 @@ LANES = 16
 
 @dataclass(frozen=True, eq=False)
 class ElementBlocks:
-    """Blocked element layout of a 2D mesh and its conflict-free schedule.
+    """Blocked element layout of a 2D or 3D mesh and its conflict-free schedule.
 
     Attributes
     ----------
@@ -42,7 +42,8 @@ class ElementBlocks:
     count : (n_blocks,) int32, valid lanes of each block.
     phases : (n_phases + 1,) int64, tasks of phase p are ``phases[p]:phases[p+1]``.
     tasks : (n_tasks + 1,) int64, blocks of task t are ``tasks[t]:tasks[t+1]``.
-    ibool : (n_blocks, ngll, ngll, LANES) int32 global numbering.
+    ibool : (n_blocks, ngll, ngll, LANES) int32 global numbering in 2D,
+        (n_blocks, ngll, ngll, ngll, LANES) for hexahedra (point index ``[k, j, i]``).
     points : tuple of length ngll (its length is a compile-time constant for Numba).
     n_threads : the thread count the schedule was cut for (any count runs it correctly).
     """
@@ -63,8 +64,8 @@ class ElementBlocks:
     @classmethod
     def from_mesh(cls, mesh: Mesh, n_threads: int | None = None) -> "ElementBlocks":
         """Blocks and schedule for ``n_threads`` (default: Numba's current thread count)."""
-        if mesh.ndim != 2:
-            raise NotImplementedError("Blocked kernels for hexahedra come with the 3D engine.")
+        if mesh.ndim not in (2, 3):
+            raise ValueError(f"ElementBlocks needs a 2D or 3D mesh, but a mesh with ndim = {mesh.ndim!r} was given.")
         n_threads = max(1, int(numba.get_num_threads() if n_threads is None else n_threads))
         rows, counts, tasks, phases = [], [], [0], [0]
 
@@ -95,17 +96,29 @@ class ElementBlocks:
         return blocks
 
     def to_blocks(self, field: np.ndarray, dtype=None) -> np.ndarray:
-        """(n_elem, [k,] ngll, ngll) -> (n_blocks, [k,] ngll, ngll, LANES), contiguous."""
+        """(n_elem, [c,] ngll, ngll[, ngll]) -> (n_blocks, [c,] ngll, ngll[, ngll], LANES), contiguous.
+
+        Any trailing point axes work: 2D fields ``[e, (c,) j, i]``, 3D ``[e, (c,) k, j, i]``.
+        """
         blocked = np.moveaxis(field[self.elements], 1, -1)
         return np.ascontiguousarray(blocked, dtype=dtype or field.dtype)
 
     def geometry(self, mesh: Mesh, dtype) -> np.ndarray:
-        """(n_blocks, 5, ngll, ngll, LANES): d xi/dx, d xi/dz, d eta/dx, d eta/dz, w_i w_j |J|."""
-        inv = mesh.inverse_jacobian  # [e, j, i, a, d] = d xi_a / d x_d
+        """Geometry factors per point, blocked.
+
+        2D: (n_blocks, 5, ngll, ngll, LANES): d xi/dx, d xi/dz, d eta/dx, d eta/dz, w_i w_j |J|.
+        3D: (n_blocks, 10, ngll, ngll, ngll, LANES): row ``3 a + b`` is d xi_a / d x_b
+        (xi_0 = xi, xi_1 = eta, xi_2 = zeta; x_b = x, y, z), row 9 is w_i w_j w_k |J|.
+        """
+        inv = mesh.inverse_jacobian  # [e, (k,) j, i, a, d] = d xi_a / d x_d
         w = mesh.gll.weights
-        jacw = mesh.jacobian * (w[:, None] * w[None, :])
-        geom = np.stack([inv[..., 0, 0], inv[..., 0, 1], inv[..., 1, 0], inv[..., 1, 1], jacw], axis=1)
-        return self.to_blocks(geom, dtype)
+        if mesh.ndim == 2:
+            jacw = mesh.jacobian * (w[:, None] * w[None, :])
+            geom = np.stack([inv[..., 0, 0], inv[..., 0, 1], inv[..., 1, 0], inv[..., 1, 1], jacw], axis=1)
+            return self.to_blocks(geom, dtype)
+        jacw = mesh.jacobian * (w[:, None, None] * w[None, :, None] * w[None, None, :])
+        rows = [inv[..., a, b] for a in range(3) for b in range(3)] + [jacw]
+        return self.to_blocks(np.stack(rows, axis=1), dtype)
 
     def from_blocks(self, blocked: np.ndarray, n_elements: int) -> np.ndarray:
         """Inverse of :meth:`to_blocks` (valid lanes only)."""
