@@ -31,7 +31,7 @@ def test_waveform_view_starts_with_the_first_station_of_the_first_event(project)
     # Drawn at creation, no click needed; nothing is selected for the map until a user
     # picks a station (the Dropdown's unpicked entry names the station shown).
     assert view.default_station == first and state.selected_station is None
-    assert view.station_dropdown.value is None and first in view.station_dropdown.label
+    assert view.station_dropdown.value is None and first in view.station_dropdown.options[0][0]
     assert project.viz.selection.selected_station is None
     assert view.event_dropdown.value == state.events[0]
     assert view.traces is not None and view.iteration == 0
