@@ -17,7 +17,6 @@ import xarray as xr
 
 from . import _stepping_kernels as sk
 from .operator import WaveOperator, face_values
-from .physics._kernels import NO_SENSITIVITY
 from .receivers import ReceiverTerms
 
 __all__ = ["born"]
@@ -42,7 +41,7 @@ def born(sim, dm: dict) -> xr.DataArray:
     direction = {p: np.asarray(model[p], complex) + 1j * _H * np.asarray(dm.get(p, 0.0)) for p in model}
     d_coeff = physics.coefficients(direction).imag / _H
     d_mass_density = np.asarray(physics.mass_density(direction)).imag / _H
-    d_material = op.blocks.to_blocks(physics.kernel_material(d_coeff, mesh), op.dtype)
+    d_stiffness = op.stiffness_operator.with_coefficients(d_coeff)
     d_mass = mesh.assemble(d_mass_density * mesh.quadrature_weights())
     damp_nodes, damp_blocks = _damping_derivative(op, d_coeff, d_mass_density, d_mass)
 
@@ -57,13 +56,11 @@ def born(sim, dm: dict) -> xr.DataArray:
     rec = ReceiverTerms.build(sim.receivers, mesh, op.dtype)
     record = np.zeros((len(rec.nodes), nc, n + 1), op.dtype)
     no_src = np.zeros((0, 1), np.int64), np.zeros((0, 1, nc), op.dtype), np.zeros((0, n + 1), op.dtype)
-    b = op.blocks
     flat = (du.reshape(-1), dv.reshape(-1), ku.reshape(-1), arrays["minv_dt"].reshape(-1))
     for step in range(n):
         u_prev, u_now, u_next = fwd.field(step - 1), fwd.field(step), fwd.field(step + 1)
         op.stiffness(du, ku)
-        physics.kernel(u_now, scatter, b.ibool, b.count, b.schedule, op.geom, d_material, op.dmat,
-                       op._no_field, op._no_sens, NO_SENSITIVITY, b.points)
+        d_stiffness.apply(u_now, scatter)
         bracket = scatter + (d_mass / dt**2)[:, None] * (u_next - 2 * u_now + u_prev)
         if len(damp_nodes):
             diff = (u_next - u_prev)[damp_nodes]

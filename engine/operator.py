@@ -20,8 +20,7 @@ from ._validate import describe, optional_number
 from .mesh import Faces, Mesh
 from .model import Model
 from .physics import Physics
-from .physics._blocks import ElementBlocks
-from .physics._kernels import NO_SENSITIVITY
+from .stiffness import StiffnessOperator
 
 __all__ = ["WaveOperator", "face_values", "stacey_damping", "dirichlet_points", "distance_to_sides"]
 
@@ -121,6 +120,7 @@ class WaveOperator:
     damping_nodes, damping_blocks : (n,) points with damping and their (n, n_comp, n_comp)
         float64 blocks of C (Stacey faces plus the sponge).
     dirichlet : (n_global,) bool, points held at zero (acoustic free surface).
+    stiffness_operator : the `StiffnessOperator` K (blocks, geometry, material).
     """
 
     mesh: Mesh
@@ -128,7 +128,7 @@ class WaveOperator:
     physics: Physics
     dtype: type
     sponge_width: float | None = None
-    blocks: ElementBlocks = field(init=False)
+    stiffness_operator: StiffnessOperator = field(init=False)
 
     def __post_init__(self):
         mesh, model, physics, dtype = self.mesh, self.model, self.physics, self.dtype
@@ -139,13 +139,16 @@ class WaveOperator:
         self.sponge_width = optional_number("sponge_width", self.sponge_width, "positive")
         if model.mesh is not mesh:
             raise ValueError("The model was built on a different mesh; build it with engine.Model.*(mesh, ...).")
+        if getattr(physics, "ndim", None) != mesh.ndim:
+            raise ValueError(f"The {getattr(physics, 'name', physics)!r} physics given is for {getattr(physics, 'ndim', '?')}D "
+                             f"meshes, but the mesh is {mesh.ndim}D; use engine.physics.get(name, {mesh.ndim}).")
         physics.check_model(model)
-        self.blocks = ElementBlocks.from_mesh(mesh)
-        self.coefficients = physics.coefficients(model)  # (n_elem, n_coeff, ngll, ngll) float64
+        self.coefficients = physics.coefficients(model)  # (n_elem, n_coeff, *point_axes) float64
         self.mass_density = physics.mass_density(model)
-        self.geom = self.blocks.geometry(mesh, dtype)
-        self.material = self.blocks.to_blocks(physics.kernel_material(self.coefficients, mesh), dtype)
-        self.dmat = np.ascontiguousarray(mesh.gll.derivative, dtype=dtype)
+        kernel, material_of = physics.stiffness_kernel(self.coefficients.shape[1])
+        self.stiffness_operator = StiffnessOperator.build(
+            mesh, self.coefficients, kernel, material_of, physics.n_components, dtype,
+            sensitivity_mode=physics.sensitivity_mode(model))
         self.mass = mesh.assemble(self.mass_density * mesh.quadrature_weights())
         if physics.dirichlet_free_surface:
             self.dirichlet = dirichlet_points(mesh, "free_surface")
@@ -155,34 +158,32 @@ class WaveOperator:
         self.damping_nodes, self.damping_blocks = self._damping_blocks()
         self._stepping_cache: dict = {}
         self._stable_dt = None
-        self._no_field = np.zeros((1, physics.n_components), dtype=dtype)
-        self._no_sens = np.zeros((1,) * 4 + (self.material.shape[-1],), dtype=dtype)
-        self._sensitivity_mode = physics.sensitivity_mode(model)
 
     @property
     def n_components(self) -> int:
         return self.physics.n_components
 
+    @property
+    def blocks(self):
+        """The `ElementBlocks` of the stiffness operator (layout and schedule)."""
+        return self.stiffness_operator.blocks
+
     # --- operators ------------------------------------------------------------------
     def stiffness(self, u: np.ndarray, ku: np.ndarray) -> None:
         """ku = K u for (n_global, n_comp) arrays in the operator's precision."""
-        b = self.blocks
-        self.physics.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
-                            self._no_field, self._no_sens, NO_SENSITIVITY, b.points)
+        self.stiffness_operator.apply(u, ku)
 
     def stiffness_and_sensitivity(self, u: np.ndarray, ku: np.ndarray, fwd: np.ndarray, sens: np.ndarray) -> None:
         """ku = K u, and sens += d(u^T K fwd)/d(coefficients) per point (blocked layout,
         shaped like ``new_sensitivity()``). For isotropic P-SV models only the c13 and c55
         slots are used, as d/d lambda and d/d mu (see ``physics._kernels``): the chain rule
         through the coefficients gives the same gradient."""
-        b = self.blocks
-        self.physics.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
-                            fwd, sens, self._sensitivity_mode, b.points)
+        self.stiffness_operator.apply_with_sensitivity(u, ku, fwd, sens)
 
     def new_sensitivity(self) -> np.ndarray:
         """Accumulator of the sensitivities, in the run's precision (float32 accumulation
         keeps the adjoint loop vectorised; float64 runs stay exact)."""
-        return np.zeros(self.material.shape, dtype=self.dtype)
+        return self.stiffness_operator.new_sensitivity()
 
     def _damping_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """(nodes (n,), blocks (n, n_comp, n_comp)): the damping C at the points that have it."""

@@ -38,8 +38,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .mesh import Mesh
-from .physics._blocks import ElementBlocks
-from .physics._kernels import NO_SENSITIVITY, reference_metric, scalar_stiffness
+from .physics._kernels import reference_metric, scalar_stiffness
+from .stiffness import StiffnessOperator
 
 __all__ = ["Smoothing", "model_dependent_sigma", "cutout_taper"]
 
@@ -164,12 +164,7 @@ class Smoothing:
         # kernel returns tau K u directly.
         diffusion = 0.5 * self.sigma ** 2
         coeff = np.stack([diffusion[0], np.zeros(mesh.point_shape), diffusion[1]], axis=1) * self.tau
-        self._blocks = ElementBlocks.from_mesh(mesh)
-        self._geom = self._blocks.geometry(mesh, np.float64)
-        self._material = self._blocks.to_blocks(reference_metric(coeff, mesh), np.float64)
-        self._dmat = np.ascontiguousarray(mesh.gll.derivative, dtype=np.float64)
-        self._no_field = np.zeros((1, 1))
-        self._no_sens = np.zeros((1, 1, 1, 1, self._material.shape[-1]))
+        self._stiffness_operator = StiffnessOperator.build(mesh, coeff, scalar_stiffness, reference_metric, 1, np.float64)
         self._u = np.empty((mesh.n_global, 1))
         self._ku = np.empty((mesh.n_global, 1))
         self.smooths = bool(np.any(self.sigma > 0))
@@ -181,9 +176,7 @@ class Smoothing:
     def _stiffness(self, u: np.ndarray) -> np.ndarray:
         """tau K u for a (n_global,) field (a new array)."""
         self._u[:, 0] = u
-        b = self._blocks
-        scalar_stiffness(self._u, self._ku, b.ibool, b.count, b.schedule, self._geom, self._material, self._dmat,
-                         self._no_field, self._no_sens, NO_SENSITIVITY, b.points)
+        self._stiffness_operator.apply(self._u, self._ku)
         return self._ku[:, 0].copy()
 
     def _apply_system(self, u: np.ndarray) -> np.ndarray:
@@ -204,7 +197,7 @@ class Smoothing:
         a = (inv[..., :, None, 0] * inv[..., None, :, 0] * dxx[..., None, None]
              + inv[..., :, None, 1] * inv[..., None, :, 1] * dzz[..., None, None])
         a = a * self.weights[..., None, None]
-        d = self._dmat
+        d = self._stiffness_operator.dmat
         diag = (np.einsum("ejp,pi->eji", a[..., 0, 0], d ** 2)
                 + np.einsum("eqi,qj->eji", a[..., 1, 1], d ** 2)
                 + 2.0 * a[..., 0, 1] * (np.diag(d)[None, :, None] * np.diag(d)[None, None, :]))

@@ -164,7 +164,7 @@ def simulate(
         raise TypeError(f"The 'receivers' parameter must be an engine.Receivers object, but {describe(receivers)} was given.")
     if progress is not None and not callable(progress):
         raise TypeError(f"The 'progress' parameter must be a callable progress(step, n_steps) or None, but {describe(progress)} was given.")
-    phys = get_physics(physics)
+    phys = get_physics(physics, mesh.ndim)
     dtype = resolve_precision(precision)
     out_name = _check_output(output, phys)
     if operator is None:

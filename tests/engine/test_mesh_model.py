@@ -42,6 +42,7 @@ def test_stiffness_does_not_depend_on_the_schedule():
     from engine.operator import WaveOperator
     from engine.physics import get
     from engine.physics import _blocks
+    from engine.stiffness import StiffnessOperator
 
     m = engine.mesh.rectangle(x=(0.0, 3000.0), z=(-2000.0, 0.0), elements=(30, 20), order=4)
     model = engine.Model.isotropic(m, vp=3000.0, vs=1700.0, rho=2500.0)
@@ -49,11 +50,12 @@ def test_stiffness_does_not_depend_on_the_schedule():
     results = []
     for n_threads in (1, 4):
         op = WaveOperator(m, model, get("elastic"), np.float64)
-        op.blocks = _blocks.ElementBlocks.from_mesh(m, n_threads=n_threads)
-        op.geom = op.blocks.geometry(m, np.float64)
-        op.material = op.blocks.to_blocks(op.physics.kernel_material(op.coefficients, m), np.float64)
+        blocks = _blocks.ElementBlocks.from_mesh(m, n_threads=n_threads)
+        stiffness = StiffnessOperator.build(m, op.coefficients, op.physics.kernel, op.physics.kernel_material, 2,
+                                            np.float64, blocks=blocks)
+        assert len(stiffness.blocks.tasks) > 2 or n_threads == 1
         ku = np.empty_like(u)
-        op.stiffness(u, ku)
+        stiffness.apply(u, ku)
         results.append(ku)
     np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-13 * np.abs(results[0]).max())
 

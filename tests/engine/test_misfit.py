@@ -408,7 +408,9 @@ def test_dead_observed_trace_is_skipped_with_a_warning(name):
     assert np.all(np.isfinite(adj.values))
     # the other traces are untouched
     assert val == pytest.approx(full[0] - full[1].attrs["per_trace"]["R1"]["Z"], rel=1e-12)
-    np.testing.assert_array_equal(adj.values[0], full[1].values[0])
+    # To rounding, not bit for bit: the time-frequency transforms run batched over the
+    # traces that count, and a different batch changes the FFT's vector paths (1 ulp seen).
+    np.testing.assert_allclose(adj.values[0], full[1].values[0], rtol=1e-13, atol=1e-15 * np.abs(full[1].values).max())
 
 
 def test_cc_peak_at_the_lag_limit_is_skipped():
