@@ -288,12 +288,18 @@ class Model(Mapping):
 
     # --- sampling for plots ---------------------------------------------------------
     def to_xarray(self, spacing: float | None = None, shape: tuple[int, ...] | None = None) -> xr.Dataset:
-        """Sample every parameter on a regular grid (exact GLL interpolation).
+        """Sample every parameter on a regular grid (exact GLL interpolation, `engine.sampling`).
 
-        Give the grid ``spacing`` in metres, or ``shape`` (points per axis); by default
-        about 200 points along the longest side. Points outside a curved (topographic)
-        mesh are NaN.
+        Cartesian meshes: a grid in the mesh axes; give ``spacing`` in metres or ``shape``
+        (points per axis), by default about 200 points along the longest side. A spherical
+        chunk: a (depth, latitude, longitude) grid over the chunk (`GEOGRAPHIC_DIMS`, the
+        dims `from_dataset` reads), ``shape`` points per dim (default (41, 61, 61));
+        ``spacing`` is not used there. Points outside the mesh are NaN.
         """
+        if self.mesh.chunk is not None:
+            from .sampling import chunk_grid
+
+            return chunk_grid(self.mesh, self._fields, shape=shape or (41, 61, 61))
         lo, hi = self.mesh.bounds.T
         if shape is None:
             if spacing is None:
