@@ -63,16 +63,16 @@ def _coefficients(mesh, kind: str, rng):
         x = mesh.coordinates - (0.0 if mesh.chunk is not None else mesh.coordinates.mean(axis=(0, 1, 2, 3)))
         axis = x if mesh.chunk is not None else np.broadcast_to([0.0, 0.0, 1.0], x.shape)
         return np.concatenate([np.stack([a, c, l, n, f], 1), np.moveaxis(axis, -1, 1)], axis=1)
-    from engine.physics._kernels3d import ti_voigt
+    from engine.physics.anisotropy import pack, rotate, ti_voigt
 
     if mesh.chunk is None:
-        return np.moveaxis(ti_voigt(a, c, l, n, f), -1, 1)
+        return np.moveaxis(pack(ti_voigt(a, c, l, n, f)), -1, 1)
     # Radial axis: the local frame (e_theta, e_phi, e_r) at every point.
     r = mesh.coordinates / np.linalg.norm(mesh.coordinates, axis=-1, keepdims=True)
     e_phi = np.cross([0.0, 0.0, 1.0], r)
     e_phi /= np.linalg.norm(e_phi, axis=-1, keepdims=True)
     frame = np.stack([np.cross(e_phi, r), e_phi, r], axis=-1)
-    return np.moveaxis(ti_voigt(a, c, l, n, f, frame=frame), -1, 1)
+    return np.moveaxis(pack(rotate(ti_voigt(a, c, l, n, f), frame)), -1, 1)
 
 
 def run_one(mesh_name: str, threads: int, repeats: int, kinds) -> dict:

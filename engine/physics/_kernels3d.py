@@ -20,7 +20,7 @@ Kernels (material rows per point in brackets):
 * ``anisotropic_stiffness_3d`` [21]: elasticity with the full symmetric Voigt matrix
   c_IJ, I <= J, in the order c11 c12 c13 c14 c15 c16 c22 c23 ... c66 (Voigt 1..6 = xx,
   yy, zz, yz, xz, xy), e.g. a transversely isotropic medium rotated to a radial axis
-  (:func:`ti_voigt`).
+  (``engine.physics.anisotropy``: ``pack(rotate(ti_voigt(A, C, L, N, F), frame))``).
 * ``ti_stiffness_3d`` [8]: transverse isotropy about a per-point unit axis n, with no
   rotation stored: sigma = a tr(e) I + 2 N e + b (e_nn I + tr(e) n n^T)
   + 2 c (n (e n)^T + (e n) n^T) + d e_nn n n^T, where a = A - 2N, b = F - A + 2N,
@@ -70,8 +70,6 @@ __all__ = [
     "ti_stiffness_3d",
     "reference_metric_3d",
     "ti_material",
-    "ti_voigt",
-    "voigt_to_tensor",
     "KINDS",
     "Stiffness3D",
     "stiffness_3d",
@@ -462,46 +460,6 @@ def ti_material(a, c, l, n, f, axis) -> np.ndarray:
     a, c, l, n, f = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, c, l, n, f)))
     return np.stack([a - 2 * n, n, f - a + 2 * n, l - n, a + c - 2 * f - 4 * l,
                      axis[..., 0], axis[..., 1], axis[..., 2]])
-
-
-def voigt_to_tensor(c21: np.ndarray) -> np.ndarray:
-    """(..., 21) upper-triangle Voigt coefficients -> (..., 3, 3, 3, 3) c_ijkl."""
-    c21 = np.asarray(c21, dtype=float)
-    out = np.zeros(c21.shape[:-1] + (3, 3, 3, 3))
-    for slot, (a, b) in enumerate(VOIGT21):
-        for p, q in {VOIGT_PAIRS[a], VOIGT_PAIRS[a][::-1]}:
-            for r, s in {VOIGT_PAIRS[b], VOIGT_PAIRS[b][::-1]}:
-                out[..., p, q, r, s] = c21[..., slot]
-                out[..., r, s, p, q] = c21[..., slot]
-    return out
-
-
-def tensor_to_voigt(c: np.ndarray) -> np.ndarray:
-    """(..., 3, 3, 3, 3) -> (..., 21), the inverse of :func:`voigt_to_tensor` for a tensor
-    with the elastic symmetries."""
-    return np.stack([c[..., VOIGT_PAIRS[a][0], VOIGT_PAIRS[a][1], VOIGT_PAIRS[b][0], VOIGT_PAIRS[b][1]]
-                     for a, b in VOIGT21], axis=-1)
-
-
-def ti_voigt(a, c, l, n, f, frame=None) -> np.ndarray:
-    """The 21 Voigt coefficients (..., 21) of transverse isotropy with Love's A, C, L, N, F.
-
-    Without ``frame`` the axis is z. ``frame`` (..., 3, 3) has the columns (e_1, e_2, e_3)
-    of the local frame (e_3 the symmetry axis, e.g. (e_theta, e_phi, e_r) in a chunk):
-    the tensor is rotated, c'_ijkl = R_ia R_jb R_kc R_ld c_abcd.
-    """
-    a, c, l, n, f = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, c, l, n, f)))
-    local = np.zeros(a.shape + (21,))
-    slot = {pair: s for s, pair in enumerate(VOIGT21)}
-    for (i, j), value in {(0, 0): a, (1, 1): a, (2, 2): c, (0, 1): a - 2 * n, (0, 2): f, (1, 2): f,
-                          (3, 3): l, (4, 4): l, (5, 5): n}.items():
-        local[..., slot[(i, j)]] = value
-    if frame is None:
-        return local
-    r = np.asarray(frame, dtype=float)
-    cl = voigt_to_tensor(local)
-    rotated = np.einsum("...ia,...jb,...kc,...ld,...abcd->...ijkl", r, r, r, r, cl, optimize=True)
-    return tensor_to_voigt(rotated)
 
 
 # --- the operator ------------------------------------------------------------------------
