@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ._validate import describe, optional_number
+from ._validate import describe, number, optional_number
 from .mesh import Faces, Mesh
 from .model import Model
 from .physics import Physics
 from .stiffness import StiffnessOperator
 
-__all__ = ["WaveOperator", "face_values", "stacey_damping", "dirichlet_points", "distance_to_sides"]
+__all__ = ["WaveOperator", "face_values", "stacey_damping", "dirichlet_points", "distance_to_sides", "sponge_width"]
 
 SPONGE_STRENGTH = 1.0
 
@@ -101,6 +101,21 @@ def distance_to_sides(mesh: Mesh, sides) -> np.ndarray | None:
     pts = mesh.global_coordinates[np.unique(np.concatenate(boundary))]
     dist, _ = cKDTree(pts).query(mesh.global_coordinates)
     return dist
+
+
+def sponge_width(number_of_wavelengths: float, reference_velocity: float, reference_frequency: float) -> float:
+    """Width (m) of a sponge layer given as Salvus users give it: a number of wavelengths
+    of a reference velocity (m/s) at a reference frequency (Hz),
+    ``number_of_wavelengths * reference_velocity / reference_frequency``. Pass it as
+    ``engine.simulate(..., sponge_width=...)``; the layer lies inside the absorbing sides.
+
+    >>> sponge_width(3.5, 4500.0, 1 / 70.0)  # 3.5 S wavelengths at 70 s in the mantle
+    1102500.0
+    """
+    n = number("number_of_wavelengths", number_of_wavelengths, "positive")
+    v = number("reference_velocity", reference_velocity, "positive")
+    f = number("reference_frequency", reference_frequency, "positive")
+    return n * v / f
 
 
 def resolve_precision(precision) -> type:

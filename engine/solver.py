@@ -146,7 +146,8 @@ def simulate(
         checkpoints), or a StoragePolicy.
     output : "displacement" (default; "pressure" for acoustic), "velocity" or
         "acceleration" (central differences of the recorded field, consistent with the scheme).
-    sponge_width : metres of mass-proportional damping inside the absorbing sides.
+    sponge_width : metres of mass-proportional damping inside the absorbing sides (from
+        a number of wavelengths: ``engine.operator.sponge_width(n, velocity, frequency)``).
     tasks : extra :class:`StepTask` objects run after each step.
     progress : optional ``progress(step, n_steps)`` callback, called every ~1 %.
     operator : reuse a :class:`WaveOperator` built for the same mesh/model/physics.
