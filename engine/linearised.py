@@ -18,6 +18,7 @@ import xarray as xr
 from . import _stepping_kernels as sk
 from .operator import WaveOperator, face_values
 from .receivers import ReceiverTerms
+from .solver import _to_dataarray, differentiate
 
 __all__ = ["born"]
 
@@ -70,8 +71,6 @@ def born(sim, dm: dict) -> xr.DataArray:
                                    arrays["minv_dt"], corr)
         sk.leapfrog_update(flat[0], flat[1], flat[2], flat[3], op.dtype(dt))
         sk.finish_step(du, dv, corr, arrays["damp_idx"], op.dtype(dt), rec.nodes, rec.weights, record, step + 1)
-    from .solver import _to_dataarray, differentiate
-
     native = _to_dataarray(record, sim.receivers, physics, sim.times, physics.quantity, physics.units, dt)
     return native if sim.output == physics.quantity else differentiate(native, sim.output)
 

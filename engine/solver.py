@@ -1,20 +1,18 @@
-"""``engine.simulate``: explicit time stepping of ``M u_tt + C u_t + K u = f``.
+"""``engine.simulate``: a forward run of ``M u_tt + C u_t + K u = f``, recorded at receivers.
 
-The time loop stays in Python (one step = four Numba kernel calls), so periodic tasks
-(progress, wavefield checkpoints for the adjoint, snapshots) plug in between steps
-without the kernels growing I/O code. Time axis: ``t_n = n dt``, n = 0..N, u(t_0) = 0;
-the source sample at t_n drives the step from t_n to t_{n+1}.
+It checks the inputs, builds (or reuses) the wave operator, picks the time axis, adds
+the step tasks (the forward store of the adjoint, progress) and runs the time loop of
+``engine.timestepping``. Time axis: ``t_n = n dt``, n = 0..N, u(t_0) = 0; the source
+sample at t_n drives the step from t_n to t_{n+1}.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import xarray as xr
 
-from . import _stepping_kernels as sk
 from ._validate import describe, number, optional_number
 from .mesh import Mesh
 from .model import Model
@@ -22,27 +20,12 @@ from .operator import WaveOperator, resolve_precision
 from .physics import Physics, get as get_physics
 from .receivers import Receivers, ReceiverTerms
 from .sources import Source, SourceTerms, as_source_list
+from .storage import ForwardStore
+from .timestepping import ProgressTask, StepTask, WavefieldState, run_time_loop  # noqa: F401  (part of the solver's API)
 
 __all__ = ["simulate", "Simulation", "StepTask", "time_axis"]
 
 _OUTPUTS = {"displacement": 0, "velocity": 1, "acceleration": 2}
-
-
-class StepTask(Protocol):
-    """Something the time loop runs between steps (after step ``n`` produced u^n)."""
-
-    def should_run(self, step: int) -> bool: ...
-
-    def run(self, step: int, u: np.ndarray, v: np.ndarray) -> None: ...
-
-
-@dataclass
-class WavefieldState:
-    """The time-stepping state at step n: u^n and v^{n-1/2}, (n_global, n_comp)."""
-
-    u: np.ndarray
-    v: np.ndarray
-    step: int = 0
 
 
 @dataclass(eq=False)
@@ -142,7 +125,7 @@ def simulate(
         verification suite). A dt above the bound raises ValueError.
     precision : "float64" (default, for verification) or "float32" (about 2x faster).
     keep_forward : keep what the adjoint needs (see ``engine.gradient``): True for the
-        default :class:`engine.adjoint.StoragePolicy` (full storage up to 4 GiB, else
+        default :class:`engine.storage.StoragePolicy` (full storage up to 4 GiB, else
         checkpoints), or a StoragePolicy.
     output : "displacement" (default; "pressure" for acoustic), "velocity" or
         "acceleration" (central differences of the recorded field, consistent with the scheme).
@@ -178,12 +161,12 @@ def simulate(
     forward = None
     all_tasks = list(tasks)
     if keep_forward:
-        from .adjoint import ForwardStore  # the adjoint module owns what it needs to keep
-
         forward = ForwardStore.create(operator, dt, n_steps, keep_forward)
         forward.sources = src
         all_tasks.append(forward)
-    state, record = run_time_loop(operator, src, rec, dt, n_steps, all_tasks, progress)
+    if progress is not None:
+        all_tasks.append(ProgressTask(progress, n_steps))
+    state, record = run_time_loop(operator, src, rec, dt, n_steps, all_tasks)
     native = _to_dataarray(record, receivers, phys, times, phys.quantity, phys.units, dt)
     seismograms = native if out_name == phys.quantity else differentiate(native, out_name)
     return Simulation(
@@ -200,40 +183,6 @@ def simulate(
         info={"precision": np.dtype(dtype).name},
         receiver_terms=rec,
     )
-
-
-def run_time_loop(operator: WaveOperator, src: SourceTerms, rec: ReceiverTerms, dt: float, n_steps: int,
-                  tasks: Sequence[StepTask] = (), progress=None, state: WavefieldState | None = None,
-                  record: np.ndarray | None = None) -> tuple[WavefieldState, np.ndarray]:
-    """Advance from ``state`` (default: rest at step 0) to step ``n_steps``."""
-    dtype, nc, ng = operator.dtype, operator.n_components, operator.mesh.n_global
-    arrays = operator.stepping_arrays(dt)
-    if state is None:
-        state = WavefieldState(np.zeros((ng, nc), dtype), np.zeros((ng, nc), dtype), 0)
-    if record is None:
-        record = np.zeros((len(rec.nodes), nc, n_steps + 1), dtype=dtype)
-    ku = np.empty_like(state.u)
-    corr = np.zeros((len(arrays["damp_idx"]), nc), dtype=dtype)
-    dt_typed = dtype(dt)
-    u_flat, v_flat, ku_flat = state.u.reshape(-1), state.v.reshape(-1), ku.reshape(-1)
-    minv_flat = arrays["minv_dt"].reshape(-1)
-    every = max(1, n_steps // 100)
-    for task in tasks:
-        if task.should_run(state.step):
-            task.run(state.step, state.u, state.v)
-    for n in range(state.step, n_steps):
-        operator.stiffness(state.u, ku)
-        sk.add_sources_and_damping(ku, state.v, src.nodes, src.weights, src.samples, n, arrays["damp_idx"],
-                                   arrays["damp_p"], arrays["damp_q"], arrays["minv_dt"], corr)
-        sk.leapfrog_update(u_flat, v_flat, ku_flat, minv_flat, dt_typed)
-        sk.finish_step(state.u, state.v, corr, arrays["damp_idx"], dt_typed, rec.nodes, rec.weights, record, n + 1)
-        state.step = n + 1
-        for task in tasks:
-            if task.should_run(n + 1):
-                task.run(n + 1, state.u, state.v)
-        if progress is not None and ((n + 1) % every == 0 or n + 1 == n_steps):
-            progress(n + 1, n_steps)
-    return state, record
 
 
 def _check_output(output, physics: Physics) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.adjoint import sampling_interval_for
+from engine.storage import sampling_interval_for
 
 from ._base import Configuration, check_parameter_names, choice, integer, mapping_of, name_string, positive, register
 
@@ -80,7 +80,7 @@ class SimulationConfiguration(Configuration):
     while s dt stays below ~1/8 of the minimum period (relative error ~1e-5 at 35 steps
     per period and s = 4; ~1e-4 (VS) to 1e-3 (RHO) at s dt ~ T/5; see ``engine.adjoint``).
     1 (default) is the exact gradient; ``"auto"`` takes the largest s within that
-    guideline for the mesh's time step (``engine.adjoint.sampling_interval_for``), which
+    guideline for the mesh's time step (``engine.storage.sampling_interval_for``), which
     is 1 (exact) where the time step is already coarse.
     """
 
