@@ -28,6 +28,26 @@ Every site runs a job inside :func:`numba_job_threads`, which
 - serialises jobs process-wide when the layer is ``workqueue``, because that layer
   aborts the whole process when two threads enter parallel kernels at once. Jobs then
   run one after the other instead of crashing.
+
+BLAS threading
+--------------
+A job's result must not depend on the site that ran it. Multithreaded BLAS breaks that:
+OpenBLAS sums some matrix products in a different order with 2 threads than with 1
+(the TF-phase misfit's Gabor transform is such a product), so the round-off of the
+misfit, the adjoint source and hence the gradient depends on the BLAS thread count.
+A Dask worker runs BLAS on 1 thread (the nanny starts every worker with
+``OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=OMP_NUM_THREADS=1``), while a job in this process
+(``inline``, ``local``) would run it on all cores. So every job runs inside
+:func:`blas_job_threads`, with :data:`JOB_BLAS_THREADS` (1) BLAS threads on every site:
+
+- the thread count of a BLAS library is process-wide, not per thread; the count is set
+  when the first job of the process starts and restored when the last running one
+  ends (other code of the process that runs BLAS meanwhile also gets 1 thread);
+- threadpoolctl finds and sets the BLAS libraries loaded into the process (the
+  OpenBLAS builds of NumPy and SciPy, a system OpenBLAS, MKL, BLIS);
+- 1 thread costs little: BLAS does only the misfit's small products (the workshop's
+  jobs took 1.26 s with 1 BLAS thread, 1.36 s with 2); the wave simulations are
+  Numba kernels on ``ranks_per_job`` threads.
 """
 
 from __future__ import annotations
@@ -52,6 +72,9 @@ __all__ = [
     "Site",
     "ensure_threading_layer",
     "numba_job_threads",
+    "JOB_BLAS_THREADS",
+    "blas_job_threads",
+    "blas_threads",
     "run_job",
     "format_exception",
     "damaged_outputs",
@@ -240,8 +263,67 @@ def numba_job_threads(ranks_per_job: int) -> Iterator[str]:
             numba.set_num_threads(previous)
 
 
+# --------------------------------------------------------------------------- BLAS
+
+#: BLAS threads of every job on every site: what a Dask worker has (see the module docstring).
+JOB_BLAS_THREADS = 1
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_JOBS = 0  # jobs running in this process
+_BLAS_SAVED: dict[str, int] = {}  # library path -> its count before the jobs
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded now (SciPy's own
+    OpenBLAS loaded first, so it is among them)."""
+    from threadpoolctl import ThreadpoolController
+
+    import scipy.linalg  # noqa: F401
+
+    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+def _set_threads(controller, n: int) -> None:
+    getattr(controller, "_real_set_num_threads", controller.set_num_threads)(n)
+
+
+def blas_threads() -> dict[str, int]:
+    """The thread count of each BLAS library loaded into this process, by file path."""
+    return {c.filepath: int(c.get_num_threads()) for c in _blas_controllers()}
+
+
+@contextlib.contextmanager
+def blas_job_threads(n_threads: int = JOB_BLAS_THREADS) -> Iterator[None]:
+    """Run the body as one job with ``n_threads`` BLAS threads (process-wide; the
+    libraries found by threadpoolctl: OpenBLAS, MKL, BLIS).
+
+    The count is set when the first job of the process enters (and again by every job,
+    for a library loaded meanwhile) and restored when the last one leaves. Jobs run in
+    pool threads, so each library is set with its controller's raw setter:
+    threadpoolctl's public ``set_num_threads`` lets only the first Python thread that
+    set OpenBLAS change it again (to keep threads from fighting over a shared pool),
+    and ignores the others.
+    """
+    global _BLAS_JOBS
+    with _BLAS_LOCK:
+        for c in _blas_controllers():
+            _BLAS_SAVED.setdefault(c.filepath, int(c.get_num_threads()))
+            _set_threads(c, int(n_threads))
+        _BLAS_JOBS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_JOBS -= 1
+            if _BLAS_JOBS == 0:
+                for c in _blas_controllers():
+                    if c.filepath in _BLAS_SAVED:
+                        _set_threads(c, _BLAS_SAVED[c.filepath])
+                _BLAS_SAVED.clear()
+
+
 def run_job(func: Callable[..., dict], ranks_per_job: int, *args: Any) -> dict:
-    """Call ``func(*args)`` as a job (Numba threads set); importable by remote workers.
+    """Call ``func(*args)`` as a job (Numba and BLAS threads set); importable by remote workers.
 
     Parameters
     ----------
@@ -257,7 +339,7 @@ def run_job(func: Callable[..., dict], ranks_per_job: int, *args: Any) -> dict:
     dict
         What ``func`` returned.
     """
-    with numba_job_threads(ranks_per_job):
+    with numba_job_threads(ranks_per_job), blas_job_threads():
         result = func(*args)
     if result is not None and not isinstance(result, dict):
         raise TypeError(

@@ -1,5 +1,7 @@
 """The same iteration on the Dask site (a LocalCluster with two worker processes), which
-survives a worker killed while it runs a job, and gives the inline site's result."""
+survives a worker killed while it runs a job, and gives the inline site's result, bit for
+bit: every job runs BLAS on the one thread a Dask worker has (OpenBLAS rounds some matrix
+products differently on 2 threads, which changed the TF-phase adjoint sources)."""
 import os
 import signal
 import time
@@ -8,6 +10,7 @@ import numpy as np
 
 from fwi_widgets import namespace as sn
 from fwi_widgets.execution import get_site
+from fwi_widgets.execution.base import JOB_BLAS_THREADS, blas_threads
 
 from ._part4 import PROBLEM, add_problem
 
@@ -48,3 +51,19 @@ def test_dask_site_runs_the_iteration_and_survives_a_killed_worker(workshop_temp
     finally:
         get_site("dask").close()
     np.testing.assert_array_equal(x_dask, x_inline)
+
+
+def _blas_threads_job() -> dict:
+    return {"blas": blas_threads()}
+
+
+def test_jobs_in_this_process_run_blas_on_a_dask_workers_thread_count():
+    before = blas_threads()
+    assert before, "no BLAS library found to set: the inline site's round-off would differ from a Dask worker's"
+    for name in ("inline", "local"):
+        site = get_site(name)
+        site.submit(f"blas-threads-{name}", _blas_threads_job)
+        assert site.wait([f"blas-threads-{name}"], timeout=60)
+        info = site.info(f"blas-threads-{name}")
+        assert info.result == {"blas": {path: JOB_BLAS_THREADS for path in before}}, info.error
+    assert blas_threads() == before  # restored once no job runs
