@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from numba import prange
 
-from ._jit import kernel, parallel_kernel
+from ._jit import parallel_kernel
 
 
-@kernel
+@parallel_kernel
 def add_sources_and_damping(ku, v, src_nodes, src_weights, src_samples, step, damp_idx, damp_p, damp_q, minv_dt, corr):
     """Subtract the sources from ``ku`` (so ``r = -ku`` is f - K u), then compute the
     correction that turns the undamped update into the damped one at absorbing points:
@@ -27,12 +27,13 @@ def add_sources_and_damping(ku, v, src_nodes, src_weights, src_samples, step, da
             g = src_nodes[s, p]
             for c in range(n_comp):
                 ku[g, c] -= src_weights[s, p, c] * a
+    # The damping points are distinct, so their rows are independent: threads split them.
     if n_comp == 1:  # scalar physics: the same formula, without the loops over components (2.5x faster)
-        for b in range(damp_idx.shape[0]):
+        for b in prange(damp_idx.shape[0]):
             g = damp_idx[b]
             corr[b, 0] = (damp_p[b, 0, 0] * v[g, 0] - damp_q[b, 0, 0] * ku[g, 0]) - (v[g, 0] - minv_dt[g, 0] * ku[g, 0])
         return
-    for b in range(damp_idx.shape[0]):
+    for b in prange(damp_idx.shape[0]):
         g = damp_idx[b]
         for c in range(n_comp):
             acc = -(v[g, c] - minv_dt[g, c] * ku[g, c])
@@ -50,11 +51,12 @@ def leapfrog_update(u, v, ku, minv_dt, dt):
         u[i] += dt * vi
 
 
-@kernel
+@parallel_kernel
 def finish_step(u, v, corr, damp_idx, dt, rec_nodes, rec_weights, seismograms, step):
-    """Apply the damping correction, then record ``seismograms[:, :, step]``."""
+    """Apply the damping correction (threads split the distinct damping points), then
+    record ``seismograms[:, :, step]``."""
     n_comp = u.shape[1]
-    for b in range(damp_idx.shape[0]):
+    for b in prange(damp_idx.shape[0]):
         g = damp_idx[b]
         for c in range(n_comp):
             v[g, c] += corr[b, c]
