@@ -103,7 +103,6 @@ from __future__ import annotations
 
 import functools
 
-import numba
 import numpy as np
 import pytest
 
@@ -146,14 +145,7 @@ MIN_FREE_OVER_STACEY = 10.0  # measured 29 overall, at least 21 per receiver
 MAX_EARLY_DIFFERENCE = 1e-4  # before the sides can answer, relative to the peak; measured up to 1.4e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_numba_thread():
-    """One Numba thread for this module (restored afterwards): on a shared two-core
-    machine two threads ran these small meshes about four times slower than one."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")  # two threads ran ~4x slower on a shared machine
 
 
 @functools.lru_cache(maxsize=None)

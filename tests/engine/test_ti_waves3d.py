@@ -105,7 +105,6 @@ from __future__ import annotations
 import functools
 import time
 
-import numba
 import numpy as np
 import pytest
 
@@ -119,13 +118,7 @@ from tests.engine import analytical3d as exact
 ELASTIC = get_physics("elastic", 3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_numba_thread():
-    """Run this module's kernels on one thread (restored afterwards): see the module docstring."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")  # see the module docstring
 
 
 def _relative(a, b) -> float:
