@@ -20,7 +20,7 @@ from .._validate import names
 from ..geographic import Geographic
 from ..gll import GLL, lagrange_basis, lagrange_basis_derivative
 
-__all__ = ["Mesh", "Faces", "FACE_NAMES_2D", "FACE_NAMES_3D", "build_mesh", "structured_side_sets"]
+__all__ = ["Mesh", "Faces", "FACE_NAMES_2D", "FACE_NAMES_3D", "build_mesh", "point_dims", "structured_side_sets"]
 
 # Local face numbering of a quadrilateral: which reference axis is fixed, and where.
 FACE_NAMES_2D = ("xi_min", "xi_max", "eta_min", "eta_max")
@@ -118,6 +118,13 @@ class Mesh:
     def point_shape(self) -> tuple:
         """Shape of a per-point field: ``(n_elements, N+1, N+1[, N+1])``."""
         return self.ibool.shape
+
+    @property
+    def point_dims(self) -> tuple[str, ...]:
+        """Names of the axes of a per-point field, the one layout stored arrays use:
+        ``("element", "j", "i")`` in 2D, ``("element", "k", "j", "i")`` in 3D (i along
+        the first reference axis, k along the third)."""
+        return point_dims(self.ndim)
 
     @property
     def bounds(self) -> np.ndarray:
@@ -526,6 +533,11 @@ def _global_numbering(coordinates: np.ndarray) -> tuple:
     global_coords = np.zeros((len(order), ndim))
     global_coords[ibool.reshape(-1)] = pts
     return ibool, global_coords
+
+
+def point_dims(ndim: int) -> tuple[str, ...]:
+    """The per-point axis names of a ``ndim``-dimensional mesh (see ``Mesh.point_dims``)."""
+    return ("element",) + ("k", "j", "i")[3 - int(ndim):]
 
 
 def structured_side_sets(elements_on_side: dict, local_face: dict, absorbing) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 import engine
+from engine.mesh.core import point_dims
 from engine.operator import WaveOperator
 
 from ..config import MapViewDomain
@@ -148,5 +149,6 @@ def windows_for(misfit: MisfitConfiguration, source_xy, receivers: engine.Receiv
 
 
 def model_to_dataset_from_arrays(arrays: dict) -> xr.Dataset:
-    """Per-point arrays (e.g. gradients) as a Dataset (dims element, j, i)."""
-    return xr.Dataset({p: (("element", "j", "i"), np.asarray(a)) for p, a in arrays.items()})
+    """Per-point arrays (e.g. gradients) as a Dataset, dims as ``Mesh.point_dims``
+    (element, j, i in 2D; element, k, j, i in 3D)."""
+    return xr.Dataset({p: (point_dims(np.ndim(a) - 1), np.asarray(a)) for p, a in arrays.items()})
