@@ -12,7 +12,7 @@ Meshes (order 4):
 
 For each (mesh, precision, threads) a fresh interpreter (``_common.run_isolated``) builds
 the mesh, the model and the wave operator, then runs ``--steps`` steps of
-``engine.simulate`` at the solver's default time step (half the CFL bound; the
+``engine.simulate`` (``--repeats`` times, the fastest counts) at the solver's default time step (half the CFL bound; the
 estimate is timed apart from the steps). Reported: seconds per step, element-steps per
 second and microseconds per element-step per core (SPECFEM3D_GLOBE on this machine: 6.4
 us for TI PREM, ``shared/design/NUMERICS.md``; target <= 3.3), GLL-point updates per
@@ -104,7 +104,7 @@ def _bytes_per_element_step(op, dtype_size: int) -> dict:
     return {"kernel_bytes": kernel, "field_bytes": field, "update_bytes": update, "total": kernel + field + update}
 
 
-def run_one(name: str, precision: str, threads: int, steps: int, epw: float) -> dict:
+def run_one(name: str, precision: str, threads: int, steps: int, epw: float, repeats: int = 3) -> dict:
     import numba
     import numpy as np
 
@@ -135,12 +135,17 @@ def run_one(name: str, precision: str, threads: int, steps: int, epw: float) -> 
     out.update(dt=dt, cfl_estimate_s=time.perf_counter() - t)
     # Warm-up (compiles or loads the kernels), then the timed run.
     engine.simulate(mesh, model, src, rec, end_time=2 * dt, physics="elastic", dt=dt, operator=op)
-    watch = Stopwatch(steps)
-    t = time.perf_counter()
-    sim = engine.simulate(mesh, model, src, rec, end_time=steps * dt, physics="elastic", dt=dt, operator=op,
-                          tasks=[watch])
-    out["simulate_s"] = time.perf_counter() - t
-    wall, cpu, busy = watch.span(0, sim.n_steps)
+    best = None
+    for _ in range(repeats):  # the fastest run counts: a shared VM only ever slows one down
+        watch = Stopwatch(steps)
+        t = time.perf_counter()
+        sim = engine.simulate(mesh, model, src, rec, end_time=steps * dt, physics="elastic", dt=dt, operator=op,
+                              tasks=[watch])
+        span = watch.span(0, sim.n_steps)
+        if best is None or span[0] < best[0]:
+            best, out["simulate_s"] = span, time.perf_counter() - t
+    wall, cpu, busy = best
+    out["repeats"] = repeats
     out["s_per_step"] = wall / sim.n_steps
     out["machine_busy_cores"] = busy / wall
     out["element_steps_per_s"] = mesh.n_elements * sim.n_steps / wall
@@ -174,6 +179,7 @@ def main(argv=None) -> int:
     p.add_argument("--precision", choices=PRECISIONS, action="append", help="precision(s) (default both)")
     p.add_argument("--threads", type=int, action="append", help="thread count(s) (default 1 and 2)")
     p.add_argument("--steps", type=int, default=30, help="time steps timed (default 30)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per configuration, the fastest counts (default 3)")
     p.add_argument("--elements-per-wavelength", type=float, default=2.0, help="continental mesh sizing (default 2.0)")
     p.add_argument("--json", action="store_true", help="print the JSON to stdout (the table goes to stderr)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
@@ -181,7 +187,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.child:
         name, precision, threads = args.child
-        emit_result(run_one(name, precision, int(threads), args.steps, args.elements_per_wavelength))
+        emit_result(run_one(name, precision, int(threads), args.steps, args.elements_per_wavelength, args.repeats))
         return 0
     script = Path(__file__).resolve()
     results = []
@@ -189,7 +195,8 @@ def main(argv=None) -> int:
         for precision in args.precision or PRECISIONS:
             for threads in args.threads or THREADS:
                 print(f"running {name}, {precision}, {threads} thread(s) ...", file=sys.stderr, flush=True)
-                extra = ["--steps", str(args.steps), "--elements-per-wavelength", str(args.elements_per_wavelength)]
+                extra = ["--steps", str(args.steps), "--elements-per-wavelength", str(args.elements_per_wavelength),
+                         "--repeats", str(args.repeats)]
                 results.append(run_isolated(script, ["--child", name, precision, str(threads)] + extra, threads))
     by_key = {(r.get("mesh"), r.get("precision"), r.get("threads")): r for r in results if "s_per_step" in r}
     for (name, precision, threads), r in by_key.items():
