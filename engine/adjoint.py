@@ -32,6 +32,7 @@ from numba import prange
 
 from ._jit import kernel, parallel_kernel
 from . import _stepping_kernels as sk
+from .model import FieldSet
 from .operator import WaveOperator
 from .receivers import ReceiverTerms
 from .sources import SourceTerms
@@ -212,7 +213,11 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
     """From d/d(coefficients, mass density) per point to d/d(model parameters)."""
     mesh, model, physics = op.mesh, op.model, op.physics
     n_elem = mesh.n_elements
-    g_coeff = -dt**2 * op.blocks.from_blocks(sens, n_elem).astype(np.float64)  # (n_elem, n_coeff, ngll, ngll)
+    # (n_elem, n_coeff, *point_axes); rows past the kernel's sensitivity slots (a TI
+    # axis) are not parameters and only get boundary terms, which nothing depends on.
+    g_sens = -dt**2 * op.blocks.from_blocks(sens, n_elem).astype(np.float64)
+    g_coeff = np.zeros(op.coefficients.shape)
+    g_coeff[:, :g_sens.shape[1]] = g_sens
     jw = mesh.quadrature_weights()
     g_mass = -mass_term[mesh.ibool] * jw
     # Damping C: Stacey blocks w * Z(coeff, mass, n) per face point, plus the sponge 2 d M.
@@ -243,11 +248,11 @@ def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, para
     base = {p: np.asarray(model[p], dtype=complex) for p in model}
     out = {}
     for p in names:
-        pert = dict(base)
+        pert = FieldSet(mesh, base)
         pert[p] = base[p] + 1j * h
         dcoeff = physics.coefficients(pert).imag / h
         dmass = np.asarray(physics.mass_density(pert)).imag / h
-        out[p] = np.einsum("ecji,ecji->eji", g_coeff, dcoeff) + g_mass * dmass
+        out[p] = np.einsum("ec...,ec...->e...", g_coeff, dcoeff) + g_mass * dmass
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from . import _stepping_kernels as sk
+from .model import FieldSet
 from .operator import WaveOperator, face_values
 from .receivers import ReceiverTerms
 from .solver import _to_dataarray, differentiate
@@ -39,7 +40,7 @@ def born(sim, dm: dict) -> xr.DataArray:
     unknown = [p for p in dm if p not in model]
     if unknown:
         raise ValueError(f"Unknown parameter(s) {unknown} in dm; the model has {list(model)}.")
-    direction = {p: np.asarray(model[p], complex) + 1j * _H * np.asarray(dm.get(p, 0.0)) for p in model}
+    direction = FieldSet(mesh, {p: np.asarray(model[p], complex) + 1j * _H * np.asarray(dm.get(p, 0.0)) for p in model})
     d_coeff = physics.coefficients(direction).imag / _H
     d_mass_density = np.asarray(physics.mass_density(direction)).imag / _H
     d_stiffness = op.stiffness_operator.with_coefficients(d_coeff)

@@ -27,7 +27,7 @@ from .earth import PARAMETERS as _EARTH_PARAMETERS
 from .geographic import cartesian_to_geographic
 from .mesh import Mesh, point_layers
 
-__all__ = ["Model", "PARAMETERS", "GEOGRAPHIC_DIMS", "DATASET_KINDS"]
+__all__ = ["Model", "FieldSet", "PARAMETERS", "GEOGRAPHIC_DIMS", "DATASET_KINDS"]
 
 PARAMETERS = ("vp", "vs", "rho", "vpv", "vph", "vsv", "vsh", "eta")
 _VELOCITIES = ("vp", "vs", "vpv", "vph", "vsv", "vsh")
@@ -36,6 +36,16 @@ GEOGRAPHIC_DIMS = ("depth", "latitude", "longitude")
 latitude and longitude in degrees (any order)."""
 DATASET_KINDS = ("absolute", "relative")
 _TI_ISOTROPIC = {"vp": ("vpv", "vph"), "vs": ("vsv", "vsh")}
+
+
+class FieldSet(dict):
+    """Named per-point arrays on a mesh that are not a checked `Model`: the complex-step
+    perturbations the adjoint's chain rule and the Born operator push through the
+    physics' formulas (which may need the mesh, e.g. for a radial symmetry axis)."""
+
+    def __init__(self, mesh: Mesh, fields: Mapping):
+        super().__init__(fields)
+        self.mesh = mesh
 
 
 class Model(Mapping):

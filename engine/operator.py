@@ -160,10 +160,12 @@ class WaveOperator:
         physics.check_model(model)
         self.coefficients = physics.coefficients(model)  # (n_elem, n_coeff, *point_axes) float64
         self.mass_density = physics.mass_density(model)
-        kernel, material_of = physics.stiffness_kernel(self.coefficients.shape[1])
+        n_coeff = self.coefficients.shape[1]
+        kernel, material_of = physics.stiffness_kernel(n_coeff)
+        sensitivity = (physics.sensitivity_kernels or {}).get(n_coeff)
         self.stiffness_operator = StiffnessOperator.build(
             mesh, self.coefficients, kernel, material_of, physics.n_components, dtype,
-            sensitivity_mode=physics.sensitivity_mode(model))
+            sensitivity_mode=physics.sensitivity_mode(model), sensitivity=sensitivity)
         self.mass = mesh.assemble(self.mass_density * mesh.quadrature_weights())
         if physics.dirichlet_free_surface:
             self.dirichlet = dirichlet_points(mesh, "free_surface")

@@ -38,7 +38,9 @@ class StiffnessOperator:
     kernel : the Numba kernel; 2D kernels also take ``(fwd, sens, accumulate)``.
     material_of : ``(coefficients, mesh) -> material rows``, linear in the coefficients
         (so `with_coefficients` of a direction gives the operator's derivative).
-    sensitivity_mode : what `apply_with_sensitivity` accumulates (``_kernels.SENSITIVITY``...).
+    sensitivity_mode : what `apply_with_sensitivity` accumulates in 2D (``_kernels.SENSITIVITY``...).
+    sensitivity_kernel, n_sensitivity : the 3D kernel that accumulates the sensitivities
+        of the first ``n_sensitivity`` coefficient rows (None where there is none).
     """
 
     mesh: Mesh
@@ -50,10 +52,13 @@ class StiffnessOperator:
     material_of: Callable
     n_components: int
     sensitivity_mode: int = NO_SENSITIVITY
+    sensitivity_kernel: Callable | None = None
+    n_sensitivity: int = 0
 
     @classmethod
     def build(cls, mesh: Mesh, coefficients: np.ndarray, kernel: Callable, material_of: Callable, n_components: int,
-              dtype, sensitivity_mode: int = NO_SENSITIVITY, blocks: ElementBlocks | None = None) -> "StiffnessOperator":
+              dtype, sensitivity_mode: int = NO_SENSITIVITY, blocks: ElementBlocks | None = None,
+              sensitivity: tuple[Callable, int] | None = None) -> "StiffnessOperator":
         """Block the geometry and the material once.
 
         coefficients : (n_elem, n_coeff, *point_axes) float64 (or complex, for a derivative
@@ -70,6 +75,8 @@ class StiffnessOperator:
             material_of=material_of,
             n_components=n_components,
             sensitivity_mode=sensitivity_mode,
+            sensitivity_kernel=None if sensitivity is None else sensitivity[0],
+            n_sensitivity=0 if sensitivity is None else int(sensitivity[1]),
         )
 
     @property
@@ -78,8 +85,9 @@ class StiffnessOperator:
 
     @property
     def supports_sensitivity(self) -> bool:
-        """True where the kernel accumulates sensitivities (the 2D kernels today)."""
-        return self.mesh.ndim == 2
+        """True where sensitivities can be accumulated (every 2D kernel; 3D where a
+        sensitivity kernel is given)."""
+        return self.mesh.ndim == 2 or self.sensitivity_kernel is not None
 
     def with_coefficients(self, coefficients: np.ndarray) -> "StiffnessOperator":
         """The same operator with other coefficients (geometry and schedule shared):
@@ -104,17 +112,25 @@ class StiffnessOperator:
         like `new_sensitivity`), fused with K u so the gradient of u is computed once."""
         if not self.supports_sensitivity:
             raise NotImplementedError(
-                "Sensitivity kernels (gradients) exist for 2D meshes only so far; 3D gradients are the next "
-                "engine step. Run 3D forward simulations, or use a 2D mesh for gradients."
+                "This 3D stiffness kind has no sensitivity kernel (gradients exist for the acoustic, isotropic "
+                "elastic and transversely isotropic physics)."
             )
         b = self.blocks
-        self.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
-                    fwd, sens, self.sensitivity_mode, b.points)
+        if self.mesh.ndim == 2:
+            self.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
+                        fwd, sens, self.sensitivity_mode, b.points)
+        else:
+            self.sensitivity_kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
+                                    fwd, sens, b.points)
         return ku
 
     def new_sensitivity(self) -> np.ndarray:
-        """A zero accumulator for `apply_with_sensitivity`, in the operator's precision."""
-        return np.zeros(self.material.shape, dtype=self.dtype)
+        """A zero accumulator for `apply_with_sensitivity`, in the operator's precision:
+        the material's shape in 2D, ``n_sensitivity`` slots in 3D."""
+        if self.mesh.ndim == 2:
+            return np.zeros(self.material.shape, dtype=self.dtype)
+        shape = (self.material.shape[0], self.n_sensitivity) + self.material.shape[2:]
+        return np.zeros(shape, dtype=self.dtype)
 
     def sensitivity_per_element(self, sens: np.ndarray) -> np.ndarray:
         """Blocked sensitivities back to (n_elem, n_coeff, *point_axes)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels3d import reference_metric_3d, scalar_stiffness_3d
+from ._kernels3d import SENSITIVITY_KERNELS, reference_metric_3d, scalar_stiffness_3d
 from .acoustic import _impedance
 from .base import Physics, register, velocity_range
 
@@ -38,6 +38,7 @@ ACOUSTIC_3D = register(
         kernel_material=reference_metric_3d,
         dirichlet_free_surface=True,
         coefficient_names={1: ("1/rho",)},
+        sensitivity_kernels={1: SENSITIVITY_KERNELS["scalar"]},
         description=__doc__,
     )
 )

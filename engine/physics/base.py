@@ -40,6 +40,9 @@ class Physics:
     kernels : optional ``{n_coeff: (kernel, kernel_material)}`` where the coefficient set
         picks the kernel (3D elastic: 2 rows isotropic, 8 rows transversely isotropic).
     coefficient_names : optional ``{n_coeff: names of the rows}``, for messages and plots.
+    sensitivity_kernels : optional ``{n_coeff: (kernel, n_slots)}``, the 3D kernels that
+        accumulate d(u^T K fwd)/d(coefficient) for the first ``n_slots`` coefficient rows
+        (``_kernels3d.SENSITIVITY_KERNELS``); 2D kernels accumulate in ``kernel`` itself.
     dirichlet_free_surface : True where the free surface is p = 0 (acoustic).
     sensitivity_mode : ``(model) -> int``, what the kernel accumulates for the adjoint
         (``_kernels.SENSITIVITY``, or ``ISOTROPIC_SENSITIVITY`` for isotropic P-SV models).
@@ -63,6 +66,7 @@ class Physics:
     ndim: int = 2
     kernels: dict | None = None
     coefficient_names: dict | None = None
+    sensitivity_kernels: dict | None = None
 
     @property
     def n_components(self) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import SENSITIVITY
-from ._kernels3d import isotropic_stiffness_3d, ti_material, ti_stiffness_3d
+from ._kernels3d import SENSITIVITY_KERNELS, isotropic_stiffness_3d, ti_material, ti_stiffness_3d
 from .anisotropy import love_parameters
 from .base import Physics, register, velocity_range
 
@@ -66,7 +66,7 @@ def _coefficients(model) -> np.ndarray:
     if real and (np.any(l <= 0) or np.any(n <= 0) or np.any(a - n <= 0) or np.any((a - n) * c <= f**2)):
         raise ValueError("The transversely isotropic model is not positive definite (it needs L, N > 0, "
                          "A > N and (A - N) C > F^2); check eta and the velocities.")
-    axes = symmetry_axes(model.mesh)
+    axes = symmetry_axes(model.mesh)  # a Model, or engine.model.FieldSet (complex-step perturbations)
     return np.concatenate([np.stack([a, c, l, n, f], axis=1), axes.astype(a.dtype)], axis=1)
 
 
@@ -78,9 +78,12 @@ def _complex_love(model):
 
 
 def _ti_kernel_material(coefficients, mesh):
-    """Rows of ``ti_stiffness_3d`` from (A, C, L, N, F, axis). Linear in A..F for a fixed axis."""
+    """Rows of ``ti_stiffness_3d`` from (A, C, L, N, F); the axis is the mesh's own
+    (`symmetry_axes`, the values of rows 5-7), so the map is linear in A..F and a
+    perturbation's coefficients (zero axis rows) give the derivative dK."""
     c = np.asarray(coefficients)
-    material = ti_material(*(c[:, r].real for r in range(5)), np.moveaxis(c[:, 5:8].real, 1, -1))
+    axes = np.moveaxis(symmetry_axes(mesh), 1, -1)
+    material = ti_material(*(c[:, r].real for r in range(5)), axes)
     return np.moveaxis(material, 0, 1)
 
 
@@ -147,6 +150,7 @@ ELASTIC_3D = register(
         kernels={2: (isotropic_stiffness_3d, lambda c, mesh: np.asarray(c).real),
                  8: (ti_stiffness_3d, _ti_kernel_material)},
         coefficient_names={2: ISOTROPIC_ROWS, 8: TI_ROWS},
+        sensitivity_kernels={2: SENSITIVITY_KERNELS["isotropic"], 8: SENSITIVITY_KERNELS["ti"]},
         description=__doc__,
         sensitivity_mode=lambda m: SENSITIVITY,
     )
