@@ -212,10 +212,9 @@ def _gradient_transpose(a: np.ndarray, dt: float) -> np.ndarray:
 def _chain_rule(op: WaveOperator, sens, mass_term, damp_term, damp_idx, dt, parameters) -> dict:
     """From d/d(coefficients, mass density) per point to d/d(model parameters)."""
     mesh, model, physics = op.mesh, op.model, op.physics
-    n_elem = mesh.n_elements
     # (n_elem, n_coeff, *point_axes); rows past the kernel's sensitivity slots (a TI
     # axis) are not parameters and only get boundary terms, which nothing depends on.
-    g_sens = -dt**2 * op.blocks.from_blocks(sens, n_elem).astype(np.float64)
+    g_sens = -dt**2 * op.stiffness_operator.sensitivity_per_element(sens).astype(np.float64)
     g_coeff = np.zeros(op.coefficients.shape)
     g_coeff[:, :g_sens.shape[1]] = g_sens
     jw = mesh.quadrature_weights()

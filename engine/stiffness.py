@@ -54,6 +54,9 @@ class StiffnessOperator:
     sensitivity_mode: int = NO_SENSITIVITY
     sensitivity_kernel: Callable | None = None
     n_sensitivity: int = 0
+    # What the 2D kernels take for (fwd, sens) when they do not accumulate.
+    no_field: np.ndarray | None = None
+    no_sensitivity: np.ndarray | None = None
 
     @classmethod
     def build(cls, mesh: Mesh, coefficients: np.ndarray, kernel: Callable, material_of: Callable, n_components: int,
@@ -65,11 +68,12 @@ class StiffnessOperator:
             taken by complex step; the material is then its real part's type cast).
         """
         blocks = ElementBlocks.from_mesh(mesh) if blocks is None else blocks
+        material = blocks.to_blocks(material_of(coefficients, mesh), dtype)
         return cls(
             mesh=mesh,
             blocks=blocks,
             geom=blocks.geometry(mesh, dtype),
-            material=blocks.to_blocks(material_of(coefficients, mesh), dtype),
+            material=material,
             dmat=np.ascontiguousarray(mesh.gll.derivative, dtype=dtype),
             kernel=kernel,
             material_of=material_of,
@@ -77,6 +81,8 @@ class StiffnessOperator:
             sensitivity_mode=sensitivity_mode,
             sensitivity_kernel=None if sensitivity is None else sensitivity[0],
             n_sensitivity=0 if sensitivity is None else int(sensitivity[1]),
+            no_field=np.zeros((1, n_components), dtype=dtype),
+            no_sensitivity=np.zeros((1,) * (material.ndim - 1) + (material.shape[-1],), dtype=dtype),
         )
 
     @property
@@ -100,7 +106,7 @@ class StiffnessOperator:
         b = self.blocks
         if self.mesh.ndim == 2:
             self.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat,
-                        self._no_field, self._no_sensitivity, NO_SENSITIVITY, b.points)
+                        self.no_field, self.no_sensitivity, NO_SENSITIVITY, b.points)
         else:
             self.kernel(u, ku, b.ibool, b.count, b.schedule, self.geom, self.material, self.dmat, b.points)
         return ku
@@ -135,19 +141,3 @@ class StiffnessOperator:
     def sensitivity_per_element(self, sens: np.ndarray) -> np.ndarray:
         """Blocked sensitivities back to (n_elem, n_coeff, *point_axes)."""
         return self.blocks.from_blocks(sens, self.mesh.n_elements)
-
-    # Placeholders the 2D kernels take when they do not accumulate (shape-checked by Numba only).
-    @property
-    def _no_field(self) -> np.ndarray:
-        return _placeholder(self, "_field", (1, self.n_components))
-
-    @property
-    def _no_sensitivity(self) -> np.ndarray:
-        return _placeholder(self, "_sens", (1,) * (self.material.ndim - 1) + (self.material.shape[-1],))
-
-
-def _placeholder(op: StiffnessOperator, key: str, shape: tuple) -> np.ndarray:
-    cache = op.__dict__.setdefault("_placeholders", {})
-    if key not in cache:
-        cache[key] = np.zeros(shape, dtype=op.dtype)
-    return cache[key]
