@@ -1,17 +1,21 @@
-"""Anisotropic diffusion smoothing on the mesh, and source/receiver cutouts.
+"""Anisotropic diffusion smoothing on the mesh (2D and 3D), and source/receiver cutouts.
 
 The smoothing operator is the solution at t = 1 of the diffusion equation
 
-    m0 du/dt - div(D grad u) = 0,    D = 1/2 diag(sigma_x^2, sigma_z^2),    m0 = 1,
+    m0 du/dt - div(D grad u) = 0,    D = R^T diag(sigma_1^2, ..., sigma_n^2) R / 2,    m0 = 1,
 
-with natural (zero-flux) boundaries, started from the field to smooth. On an unbounded
-domain with constant D it convolves with a Gaussian of standard deviation ``sigma_x``
-along x and ``sigma_z`` along z (variance 2 D t). ``sigma`` may vary from point to point
-(:func:`model_dependent_sigma`: a fixed number of wavelengths of a reference model).
+with natural (zero-flux) boundaries, started from the field to smooth. The rows of R are
+the principal directions at the point (:func:`principal_frame`): x and z in 2D; in 3D
+the vertical (radial) direction first, then two lateral ones: x and y in a box, north
+and east on a spherical chunk, so that D follows each point's radial frame on the
+sphere. On an unbounded domain with constant D it convolves with a Gaussian of standard
+deviation ``sigma_a`` along direction a (variance 2 D t). ``sigma`` may vary from point
+to point (:func:`model_dependent_sigma`: a fixed number of wavelengths of a reference
+model).
 
 Discretisation. With the assembled diagonal mass M (``w_i w_j |J|``) and the stiffness K
-of ``-div(D grad u)`` (the engine's own ``scalar_stiffness`` kernel, D as its
-coefficient), ``n_steps`` implicit Euler steps of size ``tau = 1 / n_steps`` give
+of ``-div(D grad u)`` (the engine's own scalar stiffness kernels through
+:class:`~engine.stiffness.StiffnessOperator`, D as their coefficient), ``n_steps`` implicit Euler steps of size ``tau = 1 / n_steps`` give
 
     S = ((M + tau K)^-1 M)^n_steps.
 
@@ -20,7 +24,7 @@ positive definite (solved by Jacobi-preconditioned conjugate gradients, a short 
 here rather than scipy's, see ``_dot``), S is
 self-adjoint in the M inner product, ``K 1 = 0`` keeps constants constant and the
 integral ``1^T M u`` unchanged, and the second moment grows by exactly ``2 D tau`` per
-step (``K x^2 = -2 D_xx M 1`` away from the boundary, exact for GLL quadrature), so the
+step (``K x^2 = -2 D_xx M 1`` away from the boundary for constant D, exact for GLL quadrature), so the
 variance of a smoothed delta is ``sigma^2`` for *any* number of steps. The number of
 steps only sets the shape: each step is the Green's function of ``1 - tau div(D grad)``,
 so the result is the n-fold convolution of those, whose excess kurtosis along each axis
@@ -38,10 +42,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from .mesh import Mesh
+from .geographic import local_frame
 from .physics._kernels import reference_metric, scalar_stiffness
+from .physics._kernels3d import reference_metric_3d, scalar_stiffness_3d
 from .stiffness import StiffnessOperator
 
-__all__ = ["Smoothing", "model_dependent_sigma", "cutout_taper"]
+__all__ = ["Smoothing", "model_dependent_sigma", "principal_frame", "diffusion_tensor", "scalar_stiffness_diagonal", "cutout_taper"]
 
 
 def _positive(name: str, value) -> float:
@@ -55,29 +61,98 @@ def _positive(name: str, value) -> float:
     return number
 
 
+def _direction_names(mesh: Mesh) -> str:
+    """The principal directions in the order the lengths are given, for messages."""
+    return "(x, z)" if mesh.ndim == 2 else "(radial, lateral, lateral)"
+
+
 def _per_direction(name: str, value, mesh: Mesh) -> np.ndarray:
-    """Expand a scalar, a pair, a per-point array or a pair of per-point arrays into a
-    (2, n_elements, ngll, ngll) float64 array (x then z)."""
-    shape = mesh.point_shape
+    """Expand a scalar, one value per direction, a per-point array or one per-point array
+    per direction into a (ndim, *mesh.point_shape) float64 array, in the order of
+    :func:`principal_frame`."""
+    shape, ndim = mesh.point_shape, mesh.ndim
+    kinds = f"a number, {'a pair' if ndim == 2 else 'a triple'} {_direction_names(mesh)} or arrays shaped {shape}"
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"The '{name}' parameter must be a number, a pair (x, z) or arrays shaped {shape}, but {value!r} was given."
-        ) from None
-    if arr.ndim == 0 or arr.shape == shape:  # one value for both directions
-        out = np.broadcast_to(arr, (2,) + shape)
-    elif arr.shape[0] == 2 and arr.shape[1:] in ((), shape):
-        out = np.broadcast_to(arr.reshape((2,) + (1,) * len(shape)) if arr.ndim == 1 else arr, (2,) + shape)
+        raise TypeError(f"The '{name}' parameter must be {kinds}, but {value!r} was given.") from None
+    if arr.ndim == 0 or arr.shape == shape:  # one value for every direction
+        out = np.broadcast_to(arr, (ndim,) + shape)
+    elif arr.shape[0] == ndim and arr.shape[1:] in ((), shape):
+        out = np.broadcast_to(arr.reshape((ndim,) + (1,) * len(shape)) if arr.ndim == 1 else arr, (ndim,) + shape)
     else:
-        raise ValueError(
-            f"The '{name}' parameter must be a number, a pair (x, z) or arrays shaped {shape}, "
-            f"but an array shaped {arr.shape} was given."
-        )
+        raise ValueError(f"The '{name}' parameter must be {kinds}, but an array shaped {arr.shape} was given.")
     if not np.all(np.isfinite(out)) or np.any(out < 0):
         bad = out[~(np.isfinite(out) & (out >= 0))].flat[0]
         raise ValueError(f"The '{name}' parameter must be non-negative and finite everywhere, but {float(bad)!r} was given.")
     return np.ascontiguousarray(out)
+
+
+def principal_frame(mesh: Mesh) -> np.ndarray:
+    """(*mesh.point_shape, ndim, ndim) unit vectors of the smoothing directions at every
+    point: ``frame[..., a, :]`` is direction a in the mesh's Cartesian components.
+
+    2D: x then z (the mesh axes). 3D box: z (vertical) first, then x and y. 3D spherical
+    chunk: radial (up) first, then north and east at the point (``engine.geographic``'s
+    Z, N, E), so lateral lengths follow the sphere and the radial one the Earth's radius.
+    """
+    ndim, x = mesh.ndim, mesh.coordinates
+    if ndim == 2:
+        return np.broadcast_to(np.eye(2), x.shape[:-1] + (2, 2))
+    if getattr(mesh, "chunk", None) is None:
+        return np.broadcast_to(np.eye(3)[[2, 0, 1]], x.shape[:-1] + (3, 3))
+    flat = x.reshape(-1, 3)
+    radius = np.linalg.norm(flat, axis=1)
+    latitude = np.degrees(np.arcsin(flat[:, 2] / radius))
+    longitude = np.degrees(np.arctan2(flat[:, 1], flat[:, 0]))
+    q = local_frame(latitude, longitude)  # columns e_r, e_theta (south), e_phi (east)
+    frame = np.stack([q[..., 0], -q[..., 1], q[..., 2]], axis=1)  # rows up, north, east
+    return frame.reshape(x.shape[:-1] + (3, 3))
+
+
+def diffusion_tensor(sigma: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """D = R^T diag(sigma^2 / 2) R per point, as the scalar kernels' coefficient rows.
+
+    sigma : (ndim, *point_shape) principal standard deviations (m); frame : the
+    matching :func:`principal_frame`. Returns (n_elem, 3, ...) rows (xx, xz, zz) in 2D,
+    (n_elem, 6, ...) rows (xx, xy, xz, yy, yz, zz) in 3D, in m^2 (per unit time).
+    """
+    half_var = 0.5 * np.moveaxis(sigma, 0, -1) ** 2  # (*point_shape, ndim)
+    d = np.einsum("...a,...ai,...aj->...ij", half_var, frame, frame)
+    rows = ((0, 0), (0, 1), (1, 1)) if sigma.shape[0] == 2 else VOIGT_ROWS
+    return np.stack([d[..., i, j] for i, j in rows], axis=1)
+
+
+# Row order of a symmetric 3 x 3 coefficient in ``scalar_stiffness_3d``'s input.
+VOIGT_ROWS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+
+
+def scalar_stiffness_diagonal(metric: np.ndarray, dmat: np.ndarray, mesh: Mesh) -> np.ndarray:
+    """(n_global,) diagonal of the scalar stiffness K with reference metric ``metric``.
+
+    ``metric`` is what the scalar kernels take (2D rows G00 G01 G11, 3D rows G00 G01
+    G02 G11 G12 G22, G = w |J| J^-1 D J^-T, reference axis a = 0 along the point arrays'
+    last index). K_nn = sum over points of ``grad_ref(phi_n)^T G grad_ref(phi_n)``; the
+    reference derivative a of the basis function of node n is nonzero only on the line
+    of points through n along axis a (``dmat[p, n_a]``), so the diagonal G_aa terms are
+    one contraction per axis and each cross term G_ab lives at the node itself.
+    """
+    ndim = mesh.ndim
+    pairs = ((0, 0), (0, 1), (1, 1)) if ndim == 2 else VOIGT_ROWS
+    g = {pair: metric[:, r] for r, pair in enumerate(pairs)}
+    d2, dd = dmat ** 2, np.diag(dmat)
+    diag = np.zeros(mesh.point_shape)
+    for a in range(ndim):
+        axis = ndim - a  # reference axis a runs along point-array axis ndim - a
+        diag += np.moveaxis(np.moveaxis(g[(a, a)], axis, -1) @ d2, -1, axis)
+    for (a, b) in pairs:
+        if a != b:
+            shape_a = [1] * (ndim + 1)
+            shape_a[ndim - a] = -1
+            shape_b = [1] * (ndim + 1)
+            shape_b[ndim - b] = -1
+            diag += 2.0 * g[(a, b)] * dd.reshape(shape_a) * dd.reshape(shape_b)
+    return mesh.assemble(diag)
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -118,15 +193,17 @@ def _conjugate_gradients(apply, inv_diag, rhs, x, rtol, maxiter) -> tuple:
 
 
 class Smoothing:
-    """Anisotropic diffusion smoothing on a 2D spectral-element mesh.
+    """Anisotropic diffusion smoothing on a 2D or 3D spectral-element mesh.
 
     Parameters
     ----------
-    mesh : the mesh (2D).
-    sigma : standard deviation of the equivalent Gaussian in metres: a number (both
-        directions), a pair ``(sigma_x, sigma_z)``, an array shaped
-        ``mesh.point_shape`` (both directions), or a pair of such arrays (for example
-        from :func:`model_dependent_sigma`). Zero means no smoothing in that direction.
+    mesh : the mesh (2D quadrilaterals, a 3D box or a spherical chunk).
+    sigma : standard deviation of the equivalent Gaussian in metres along each principal
+        direction of :func:`principal_frame` (2D: x, z; 3D: radial (vertical) first,
+        then the two lateral directions, north and east on a chunk): a number (every
+        direction), one value per direction, an array shaped ``mesh.point_shape`` (every
+        direction), or one such array per direction (for example from
+        :func:`model_dependent_sigma`). Zero means no smoothing in that direction.
     n_steps : number of implicit Euler steps to t = 1 (default 16). The variance is
         exact for any value; more steps make the kernel closer to a Gaussian (excess
         kurtosis 3 / n_steps) at a cost growing about as sqrt(n_steps).
@@ -148,28 +225,32 @@ class Smoothing:
     """
 
     def __init__(self, mesh: Mesh, sigma, *, n_steps: int = 16, rtol: float = 1e-11, maxiter: int = 5000):
-        if not isinstance(mesh, Mesh) or mesh.ndim != 2:
-            raise TypeError(f"The 'mesh' parameter must be a 2D engine.mesh.Mesh, but {mesh!r} was given.")
+        if not isinstance(mesh, Mesh) or mesh.ndim not in (2, 3):
+            raise TypeError(f"The 'mesh' parameter must be an engine.mesh.Mesh, but {mesh!r} was given.")
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
             raise ValueError(f"The 'n_steps' parameter must be a positive integer, but {n_steps!r} was given.")
         self.mesh = mesh
-        self.sigma = _per_direction("sigma", sigma, mesh)  # (2, n_elem, ngll, ngll)
+        self.sigma = _per_direction("sigma", sigma, mesh)  # (ndim, n_elem, *point axes)
         self.n_steps = int(n_steps)
         self.rtol = _positive("rtol", rtol)
         self.maxiter = int(_positive("maxiter", maxiter))
         self.tau = 1.0 / self.n_steps
-        self.weights = mesh.quadrature_weights()  # (n_elem, ngll, ngll), m^2
+        self.weights = mesh.quadrature_weights()  # (n_elem, *point axes), m^ndim
         self.mass = mesh.assemble(self.weights)  # (n_global,) diagonal M (m0 = 1)
-        # Diffusion tensor as the kernel's (cxx, cxz, czz), pre-multiplied by tau so the
+        # The diffusion tensor rotated to the mesh frame, pre-multiplied by tau so the
         # kernel returns tau K u directly.
-        diffusion = 0.5 * self.sigma ** 2
-        coeff = np.stack([diffusion[0], np.zeros(mesh.point_shape), diffusion[1]], axis=1) * self.tau
-        self._stiffness_operator = StiffnessOperator.build(mesh, coeff, scalar_stiffness, reference_metric, 1, np.float64)
+        diffusion = diffusion_tensor(self.sigma, principal_frame(mesh))
+        kernel, material_of = (scalar_stiffness, reference_metric) if mesh.ndim == 2 else (
+            scalar_stiffness_3d, reference_metric_3d)
+        self._stiffness_operator = op = StiffnessOperator.build(
+            mesh, self.tau * diffusion, kernel, material_of, 1, np.float64)
         self._u = np.empty((mesh.n_global, 1))
         self._ku = np.empty((mesh.n_global, 1))
         self.smooths = bool(np.any(self.sigma > 0))
         # Jacobi preconditioner: the exact diagonal of M + tau K.
-        self._inv_diag = 1.0 / (self.mass + self.tau * self.stiffness_diagonal(diffusion))
+        metric = op.blocks.from_blocks(op.material, mesh.n_elements) / self.tau
+        self._diagonal = scalar_stiffness_diagonal(metric, mesh.gll.derivative, mesh)
+        self._inv_diag = 1.0 / (self.mass + self.tau * self._diagonal)
         self.iterations = 0  # CG iterations of the last call (a cost figure for benchmarks)
 
     # --- operators ------------------------------------------------------------------
@@ -183,25 +264,9 @@ class Smoothing:
         u = np.asarray(u, dtype=np.float64).ravel()
         return self.mass * u + self._stiffness(u)
 
-    def stiffness_diagonal(self, diffusion: np.ndarray) -> np.ndarray:
-        """(n_global,) diagonal of K for the per-point diffusion (2, n_elem, ngll, ngll).
-
-        K_ii = sum over element points of ``w w |J| grad(phi_i)^T D grad(phi_i)``; the
-        reference gradient of the basis function of node (j, i) is nonzero only on row j
-        (d/d xi = dmat[p, i]) and column i (d/d eta = dmat[q, j]), so the sum is two
-        small contractions plus the cross term at the node itself.
-        """
-        inv = self.mesh.inverse_jacobian  # [e, q, p, a, d] = d xi_a / d x_d
-        # Diffusion in reference coordinates, times the quadrature weight: A = J^-1 D J^-T.
-        dxx, dzz = diffusion
-        a = (inv[..., :, None, 0] * inv[..., None, :, 0] * dxx[..., None, None]
-             + inv[..., :, None, 1] * inv[..., None, :, 1] * dzz[..., None, None])
-        a = a * self.weights[..., None, None]
-        d = self._stiffness_operator.dmat
-        diag = (np.einsum("ejp,pi->eji", a[..., 0, 0], d ** 2)
-                + np.einsum("eqi,qj->eji", a[..., 1, 1], d ** 2)
-                + 2.0 * a[..., 0, 1] * (np.diag(d)[None, :, None] * np.diag(d)[None, None, :]))
-        return self.mesh.assemble(diag)
+    def stiffness_diagonal(self) -> np.ndarray:
+        """(n_global,) diagonal of K (without tau), the Jacobi preconditioner's part."""
+        return self._diagonal.copy()
 
     def _smooth_global(self, rhs: np.ndarray, guess: np.ndarray) -> np.ndarray:
         """u_n from ``(M + tau K) u_1 = rhs`` then ``(M + tau K) u_{k+1} = M u_k``.
@@ -245,13 +310,13 @@ class Smoothing:
 
         Parameters
         ----------
-        field : (n_elements, ngll, ngll) per element point, or (n_global,) global values.
+        field : ``mesh.point_shape`` per element point, or (n_global,) global values.
             Copies of a shared node are first replaced by their mass-weighted average
             (so the field is continuous and its integral is kept).
 
         Returns
         -------
-        (n_elements, ngll, ngll) float64, the smoothed field per element point. Its
+        ``mesh.point_shape`` float64, the smoothed field per element point. Its
         integral ``sum(mesh.quadrature_weights() * out)`` equals that of the input,
         and a constant field is returned unchanged.
         """
@@ -274,12 +339,12 @@ class Smoothing:
 
         Parameters
         ----------
-        gradient : (n_elements, ngll, ngll) per-point derivative of the misfit
+        gradient : ``mesh.point_shape`` per-point derivative of the misfit
             (misfit units per model unit).
 
         Returns
         -------
-        (n_elements, ngll, ngll) float64, the preconditioned gradient, per m^2: a model
+        ``mesh.point_shape`` float64, the preconditioned gradient, per unit volume (m^-ndim): a model
         update direction. ``sum(w |J| * P g) == sum(g)`` (the integral is kept).
         """
         g = np.asarray(gradient, dtype=np.float64)
@@ -298,29 +363,32 @@ def model_dependent_sigma(
     lengths_in_wavelengths: float | Sequence[float],
     reference_velocity: np.ndarray | float,
     reference_frequency: float,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     """Smoothing lengths of a fixed number of local wavelengths: ``sigma = L v_ref / f_ref``.
 
     Parameters
     ----------
-    mesh : the mesh (defines the per-point shape).
-    lengths_in_wavelengths : L, a number (both directions) or a pair ``(L_x, L_z)``
-        (mesh axis order: horizontal first, then vertical); non-negative.
+    mesh : the mesh (defines the per-point shape and the dimension).
+    lengths_in_wavelengths : L, a number (every direction) or one per principal direction
+        in :func:`principal_frame`'s order: 2D ``(L_x, L_z)``; 3D ``(L_radial,
+        L_lateral, L_lateral)``, radial (vertical) first as Salvus users give them
+        (the seed's ``[0.2, 0.5, 0.5]``); non-negative.
     reference_velocity : v_ref in m/s, per element point (``mesh.point_shape``) or a
         number; usually a velocity of the prior model.
     reference_frequency : f_ref in Hz, positive (usually the highest frequency inverted).
 
     Returns
     -------
-    (sigma_x, sigma_z) : two float64 arrays shaped ``mesh.point_shape``, metres, ready
-    for :class:`Smoothing`.
+    One float64 array shaped ``mesh.point_shape`` per direction (metres), ready for
+    :class:`Smoothing`.
     """
     f_ref = _positive("reference_frequency", reference_frequency)
+    ndim = mesh.ndim
     lengths = np.asarray(lengths_in_wavelengths, dtype=np.float64)
-    if lengths.shape not in ((), (2,)) or not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
+    if lengths.shape not in ((), (ndim,)) or not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
         raise ValueError(
-            "The 'lengths_in_wavelengths' parameter must be a non-negative number or a pair (L_x, L_z), "
-            f"but {lengths_in_wavelengths!r} was given."
+            f"The 'lengths_in_wavelengths' parameter must be a non-negative number or one per direction "
+            f"{_direction_names(mesh)}, but {lengths_in_wavelengths!r} was given."
         )
     v = np.asarray(reference_velocity, dtype=np.float64)
     if v.shape not in ((), mesh.point_shape):
@@ -332,9 +400,8 @@ def model_dependent_sigma(
         raise ValueError(
             f"The 'reference_velocity' parameter must be positive everywhere, but {float(np.min(v))!r} was given."
         )
-    lx, lz = np.broadcast_to(lengths, (2,))
     wavelength = np.broadcast_to(v / f_ref, mesh.point_shape)
-    return lx * wavelength, lz * wavelength
+    return tuple(length * wavelength for length in np.broadcast_to(lengths, (ndim,)))
 
 
 def cutout_taper(
@@ -359,7 +426,7 @@ def cutout_taper(
 
     Returns
     -------
-    (n_elements, ngll, ngll) float64 in [0, 1], continuous across elements.
+    ``mesh.point_shape`` float64 in [0, 1], continuous across elements.
     """
     radius = _positive("radius", radius)
     width = radius if taper_width is None else _positive("taper_width", taper_width)
