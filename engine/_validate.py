@@ -48,6 +48,19 @@ def number(name: str, value, bound: str | None = None) -> float:
     return x
 
 
+def positive_float(name: str, value) -> float:
+    """A finite positive float (numeric strings pass through ``float``), a TypeError for
+    what is not a number, a ValueError otherwise, in the traitlets wording that the
+    smoothing and cutout parameters have always used."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"The '{name}' parameter must be a number, but {value!r} was given.") from None
+    if not (np.isfinite(x) and x > 0):
+        raise ValueError(f"The '{name}' parameter must be positive, but {x!r} was given.")
+    return x
+
+
 def optional_number(name: str, value, bound: str | None = None) -> float | None:
     """Like :func:`number`, but None passes (meaning "choose for me")."""
     return None if value is None else number(name, value, bound)

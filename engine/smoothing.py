@@ -1,4 +1,6 @@
-"""Anisotropic diffusion smoothing on the mesh (2D and 3D), and source/receiver cutouts.
+"""Anisotropic diffusion smoothing on the mesh (2D and 3D): the gradient preconditioner.
+
+(Source and receiver cutouts are in :mod:`engine.cutouts`.)
 
 The smoothing operator is the solution at t = 1 of the diffusion equation
 
@@ -41,24 +43,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .mesh import Mesh
+from ._validate import positive_float
 from .geographic import local_frame
+from .mesh import Mesh
 from .physics._kernels import reference_metric, scalar_stiffness
 from .physics._kernels3d import reference_metric_3d, scalar_stiffness_3d
 from .stiffness import StiffnessOperator
 
-__all__ = ["Smoothing", "model_dependent_sigma", "principal_frame", "diffusion_tensor", "scalar_stiffness_diagonal", "cutout_taper"]
-
-
-def _positive(name: str, value) -> float:
-    """A finite positive float, or a ValueError in the traitlets wording."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"The '{name}' parameter must be a number, but {value!r} was given.") from None
-    if not (np.isfinite(number) and number > 0):
-        raise ValueError(f"The '{name}' parameter must be positive, but {number!r} was given.")
-    return number
+__all__ = ["Smoothing", "model_dependent_sigma", "principal_frame", "diffusion_tensor", "scalar_stiffness_diagonal"]
 
 
 def _direction_names(mesh: Mesh) -> str:
@@ -232,8 +224,8 @@ class Smoothing:
         self.mesh = mesh
         self.sigma = _per_direction("sigma", sigma, mesh)  # (ndim, n_elem, *point axes)
         self.n_steps = int(n_steps)
-        self.rtol = _positive("rtol", rtol)
-        self.maxiter = int(_positive("maxiter", maxiter))
+        self.rtol = positive_float("rtol", rtol)
+        self.maxiter = int(positive_float("maxiter", maxiter))
         self.tau = 1.0 / self.n_steps
         self.weights = mesh.quadrature_weights()  # (n_elem, *point axes), m^ndim
         self.mass = mesh.assemble(self.weights)  # (n_global,) diagonal M (m0 = 1)
@@ -382,7 +374,7 @@ def model_dependent_sigma(
     One float64 array shaped ``mesh.point_shape`` per direction (metres), ready for
     :class:`Smoothing`.
     """
-    f_ref = _positive("reference_frequency", reference_frequency)
+    f_ref = positive_float("reference_frequency", reference_frequency)
     ndim = mesh.ndim
     lengths = np.asarray(lengths_in_wavelengths, dtype=np.float64)
     if lengths.shape not in ((), (ndim,)) or not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
@@ -402,49 +394,3 @@ def model_dependent_sigma(
         )
     wavelength = np.broadcast_to(v / f_ref, mesh.point_shape)
     return tuple(length * wavelength for length in np.broadcast_to(lengths, (ndim,)))
-
-
-def cutout_taper(
-    mesh: Mesh,
-    centres: np.ndarray | Sequence[Sequence[float]],
-    radius: float,
-    taper_width: float | None = None,
-) -> np.ndarray:
-    """Per-point factor that removes the gradient near sources or receivers.
-
-    The factor is 0 within ``radius`` of any centre, rises as a half cosine
-    ``(1 - cos(pi (d - radius) / taper_width)) / 2`` over the next ``taper_width``
-    metres, and is 1 beyond; d is the distance to the nearest centre. Multiply a
-    gradient (or a kernel) by it before smoothing.
-
-    Parameters
-    ----------
-    mesh : the mesh.
-    centres : (n, ndim) or (ndim,) positions in metres (may be empty: no cutout).
-    radius : metres, positive.
-    taper_width : metres, positive; default ``radius``.
-
-    Returns
-    -------
-    ``mesh.point_shape`` float64 in [0, 1], continuous across elements.
-    """
-    radius = _positive("radius", radius)
-    width = radius if taper_width is None else _positive("taper_width", taper_width)
-    try:
-        c = np.asarray(centres, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"The 'centres' parameter must be positions shaped (n, {mesh.ndim}), but {centres!r} was given.") from None
-    if c.size == 0:
-        return np.ones(mesh.point_shape)
-    c = c.reshape(-1, mesh.ndim) if c.ndim == 1 and c.shape == (mesh.ndim,) else c
-    if c.ndim != 2 or c.shape[1] != mesh.ndim or not np.all(np.isfinite(c)):
-        raise ValueError(
-            f"The 'centres' parameter must be finite positions shaped (n, {mesh.ndim}), "
-            f"but an array shaped {c.shape} was given."
-        )
-    from scipy.spatial import cKDTree
-
-    points = mesh.coordinates.reshape(-1, mesh.ndim)
-    distance, _ = cKDTree(c).query(points)
-    s = np.clip((distance - radius) / width, 0.0, 1.0)
-    return (0.5 * (1.0 - np.cos(np.pi * s))).reshape(mesh.point_shape)

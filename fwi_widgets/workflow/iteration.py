@@ -580,7 +580,7 @@ class Iteration:
     # --- checks that keep "converged" honest ------------------------------------------------
     def _cutout_tapers(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per event: (source-only taper, receivers-only taper), as ParameterMap.cutout makes them."""
-        from engine.smoothing import cutout_taper
+        from engine.cutouts import cutout_taper
 
         pmap = self.parameter_map()
         mesh, ones = pmap.prior.mesh, np.ones(pmap.shape)

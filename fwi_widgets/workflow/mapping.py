@@ -59,7 +59,7 @@ class ParameterMap:
 
     def cutout(self, source_xy, receivers_xy) -> np.ndarray:
         """Per-point taper: 0 within the cutout radii of the source and the receivers, 1 far away."""
-        from engine.smoothing import cutout_taper
+        from engine.cutouts import cutout_taper
 
         mesh = self.prior.mesh
         taper = np.ones(self.shape)

@@ -1,9 +1,9 @@
-"""Diffusion smoothing (Gaussian width, integral, symmetry, positivity) and cutouts."""
+"""Diffusion smoothing in 2D (Gaussian width, integral, symmetry, positivity); cutouts are in test_cutouts.py."""
 import numpy as np
 import pytest
 
 import engine
-from engine.smoothing import Smoothing, cutout_taper, model_dependent_sigma
+from engine.smoothing import Smoothing, model_dependent_sigma
 
 
 @pytest.fixture(scope="module")
@@ -130,41 +130,6 @@ def test_model_dependent_sigma_widens_where_velocity_is_higher():
     # little into the faster half); 1.7 separates it clearly from 1.
     assert np.sqrt(vxr / vxl) > 1.7 and np.sqrt(vzr / vzl) > 1.7
     assert out_right.max() < out_left.max()
-
-
-def test_cutout_taper_shape(small_mesh):
-    centres = [(300.0, -600.0), (900.0, -300.0)]
-    taper = cutout_taper(small_mesh, centres, radius=100.0, taper_width=200.0)
-    pts = small_mesh.coordinates
-    d = np.min([np.hypot(pts[..., 0] - cx, pts[..., 1] - cz) for cx, cz in centres], axis=0)
-    assert np.all(taper[d <= 100.0] == 0.0) and np.any(d <= 100.0)
-    assert np.all(taper[d >= 300.0] == 1.0)
-    ramp = (d > 100.0) & (d < 300.0)
-    assert np.all((taper[ramp] > 0.0) & (taper[ramp] < 1.0))
-    order = np.argsort(d, axis=None)
-    assert np.all(np.diff(taper.reshape(-1)[order]) >= 0.0)  # monotone in the distance
-    np.testing.assert_allclose(taper, cutout_taper(small_mesh, np.array(centres), 100.0, 200.0))
-    # Default width = radius: half way up at 1.5 radius.
-    one = cutout_taper(small_mesh, (600.0, -600.0), radius=200.0)
-    r = np.hypot(pts[..., 0] - 600.0, pts[..., 1] + 600.0)
-    np.testing.assert_allclose(one, 0.5 * (1 - np.cos(np.pi * np.clip((r - 200.0) / 200.0, 0, 1))), atol=1e-14)
-    assert np.all(cutout_taper(small_mesh, np.zeros((0, 2)), 50.0) == 1.0)
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        (dict(centres=[(0.0, 0.0)], radius=-1.0), "The 'radius' parameter must be positive, but -1.0 was given."),
-        (dict(centres=[(0.0, 0.0)], radius=0), "The 'radius' parameter must be positive, but 0.0 was given."),
-        (dict(centres=[(0.0, 0.0)], radius=10.0, taper_width=-5.0), "The 'taper_width' parameter must be positive"),
-        (dict(centres=[(0.0, 0.0, 1.0)], radius=10.0), "The 'centres' parameter must be finite positions shaped"),
-        (dict(centres=[(np.nan, 0.0)], radius=10.0), "The 'centres' parameter must be finite positions shaped"),
-    ],
-)
-def test_cutout_errors(small_mesh, kwargs, message):
-    with pytest.raises(ValueError) as info:
-        cutout_taper(small_mesh, **kwargs)
-    assert str(info.value).startswith(message)
 
 
 def test_smoothing_errors(small_mesh):
