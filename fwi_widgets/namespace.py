@@ -4,17 +4,28 @@ Mirrors the names of the continental-scale FWI tutorial (Salvus' ``sn``):
 ``sn.Project``, ``sn.InverseProblemConfiguration``, ``sn.Mapping``, ``sn.TrustRegion``,
 ``sn.ModelDependentSmoothing``, ``sn.SiteConfig``, plus the domain, events, models,
 simulation and misfit configurations, and the offline examples (``sn.examples``).
+Domains are also where Salvus keeps them: ``sn.domain.dim2.MapViewDomain``,
+``sn.domain.dim2.BoxDomain`` and ``sn.domain.dim3.SphericalChunkDomain``.
 """
+from types import SimpleNamespace
+
 from . import examples
 from .config import (
     BoxDomain, ConstantModel, Event, EventCollection, GridModel, InverseProblemConfiguration, MapViewDomain, Mapping,
     MisfitConfiguration, ModelDependentSmoothing, SimulationConfiguration, SiteConfig, Station, TrustRegion,
     WindowPicking,
 )
+from .config.domain import SphericalChunkDomain
 from .project import Project
+
+#: ``sn.domain.dim2.*`` (2D) and ``sn.domain.dim3.*`` (3D), as in Salvus.
+domain = SimpleNamespace(
+    dim2=SimpleNamespace(MapViewDomain=MapViewDomain, BoxDomain=BoxDomain),
+    dim3=SimpleNamespace(SphericalChunkDomain=SphericalChunkDomain),
+)
 
 __all__ = [
     "examples", "BoxDomain", "ConstantModel", "Event", "EventCollection", "GridModel", "InverseProblemConfiguration",
     "MapViewDomain", "Mapping", "MisfitConfiguration", "ModelDependentSmoothing", "SimulationConfiguration",
-    "SiteConfig", "Station", "TrustRegion", "WindowPicking", "Project",
+    "SiteConfig", "Station", "TrustRegion", "WindowPicking", "Project", "SphericalChunkDomain", "domain",
 ]

@@ -19,6 +19,7 @@ from ..config import (
     BoxDomain, ConstantModel, EventCollection, GridModel, InverseProblemConfiguration, MapViewDomain,
     MisfitConfiguration, SimulationConfiguration, configuration_from_dict,
 )
+from ..config.domain import SphericalChunkDomain
 from ..config.events import Event, Station
 from . import store
 from .lock import ProjectLock
@@ -125,10 +126,23 @@ class Project:
         The write lock is held from the check that no project exists until the new one
         is open, so another process can neither create the same project meanwhile nor
         take it over between its creation and its opening.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The project directory.
+        domain : sn.MapViewDomain, sn.BoxDomain or sn.domain.dim3.SphericalChunkDomain
+            Stored in ``project.json``; opening an existing project with another domain
+            is refused.
+        load_if_exists : bool
+            Open the project at ``path`` if there is one (with the same domain).
         """
         paths = ProjectPaths(path)
-        if not isinstance(domain, (MapViewDomain, BoxDomain)):
-            raise TypeError(f"The 'domain' parameter must be a sn.MapViewDomain or sn.BoxDomain, but {domain!r} was given.")
+        if not isinstance(domain, (MapViewDomain, BoxDomain, SphericalChunkDomain)):
+            raise TypeError(
+                "The 'domain' parameter must be a sn.MapViewDomain or sn.BoxDomain (2D) or a "
+                f"sn.domain.dim3.SphericalChunkDomain (3D), but {domain!r} was given."
+            )
         if paths.project_file.exists() and not load_if_exists:
             raise cls._exists_error(paths)
         paths.root.mkdir(parents=True, exist_ok=True)
@@ -295,11 +309,9 @@ class Project:
         if self._check_item(kind, name, item):
             store.write_json(self.paths.configuration(kind, name), item.to_dict())
 
-    def _position(self, item) -> tuple[float, float]:
-        x, y = self.domain.position(item)
-        if not self.domain.contains(x, y):
-            raise ValueError(f"{getattr(item, 'name', item)!r} at ({x:.0f}, {y:.0f}) m lies outside the project's domain {self.domain.extent}.")
-        return x, y
+    def _position(self, item) -> tuple[float, ...]:
+        """The item's position in the domain; a ValueError naming it if it lies outside (``domain.locate``)."""
+        return self.domain.locate(item)
 
     def _add_model(self, model, overwrite: bool = False) -> None:
         if isinstance(model, GridModel):

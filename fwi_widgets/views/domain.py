@@ -1,9 +1,11 @@
 """The domain map: land, the domain outline, events and stations (ipyleaflet).
 
 The map is built with ``layers=`` so ipyleaflet adds no tile layer: it works offline
-with the shipped Natural Earth land outlines. Stations are coloured by the change of
-their misfit between the first and the latest accepted model (blue: it fell, red: it
-rose); a click on a station selects it for every view of the project.
+with the shipped Natural Earth land outlines. The domain (a map view or a spherical
+chunk) computes its outline and where items sit beside it; the map only draws them.
+Stations are coloured by the change of their misfit between the first and the latest
+accepted model (blue: it fell, red: it rose); a click on a station selects it for every
+view of the project.
 """
 from __future__ import annotations
 
@@ -100,7 +102,7 @@ def domain_map(project, state: InversionState | None = None, selection: Selectio
     Parameters
     ----------
     project : fwi_widgets.project.Project
-        A project with a map-view domain.
+        A project with a map-view or spherical-chunk domain (one with an ``outline``).
     state : InversionState or None
         When given, stations are coloured by its ``station_misfits`` (kept up to date),
         its problem's events are highlighted, and clicks set its ``selected_station``.
@@ -116,23 +118,26 @@ def domain_map(project, state: InversionState | None = None, selection: Selectio
         named after it) and "events".
     """
     domain = project.domain
-    if not hasattr(domain, "to_latlon"):
+    if not hasattr(domain, "outline"):
         raise TypeError(
-            f"The domain map needs a project with a sn.MapViewDomain, but this project has a {type(domain).__name__}."
+            "The domain map needs a project with a sn.MapViewDomain or a sn.domain.dim3.SphericalChunkDomain, but "
+            f"this project has a {type(domain).__name__}."
         )
     selection = selection if selection is not None else Selection()
     target = state if state is not None else selection
 
     land = L.GeoJSON(data=land_geojson(), name="land",
                      style={"color": "#8c8c8c", "weight": 0.6, "fillColor": "#f2efe9", "fillOpacity": 1.0})
+    # The domain computes its outline (for a chunk: its great-circle sides) and the
+    # longitudes at which items sit next to it; the map only draws them.
     lats, lons = domain.outline()
     outline = L.Polygon(locations=[(float(a), float(b)) for a, b in zip(lats, lons)], name="domain outline",
                         color="#c0392b", weight=2, fill_color="#c0392b", fill_opacity=0.05)
 
     markers = {}
     for station in project.events.stations():
-        marker = L.CircleMarker(location=(float(station.latitude), float(station.longitude)), name=station.name,
-                                fill_color=_NO_DATA, **_STATION_STYLE)
+        location = (float(station.latitude), float(domain.map_longitude(station.longitude)))
+        marker = L.CircleMarker(location=location, name=station.name, fill_color=_NO_DATA, **_STATION_STYLE)
         marker.on_click(_selector(target, station.name))
         markers[station.name] = marker
     stations = L.LayerGroup(layers=tuple(markers.values()), name="stations")
@@ -143,8 +148,9 @@ def domain_map(project, state: InversionState | None = None, selection: Selectio
         event = project.events.get(name)
         active = in_problem is None or name in in_problem
         event_markers.append(L.CircleMarker(
-            location=(float(event.latitude), float(event.longitude)), name=name, radius=9, weight=2,
-            color="#000000", fill_color="#ff9f1c" if active else "#ffffff", fill_opacity=0.95 if active else 0.4,
+            location=(float(event.latitude), float(domain.map_longitude(event.longitude))), name=name, radius=9,
+            weight=2, color="#000000", fill_color="#ff9f1c" if active else "#ffffff",
+            fill_opacity=0.95 if active else 0.4,
         ))
     events = L.LayerGroup(layers=tuple(event_markers), name="events")
 
