@@ -11,12 +11,22 @@ from types import SimpleNamespace
 
 from . import examples
 from .config import (
-    BoxDomain, ConstantModel, Event, EventCollection, GridModel, InverseProblemConfiguration, MapViewDomain, Mapping,
-    MisfitConfiguration, ModelDependentSmoothing, SimulationConfiguration, SiteConfig, Station, TrustRegion,
+    AbsorbingBoundaryParameters, BoxDomain, ConstantModel, Event, EventCollection, EventConfiguration, GridModel,
+    InverseProblemConfiguration, MapViewDomain, Mapping, MisfitConfiguration, ModelConfiguration,
+    ModelDependentSmoothing, SimulationConfiguration, SiteConfig, Station, TrustRegion, WaveformSimulationConfiguration,
     WindowPicking,
 )
+from .config import stf as _stf
 from .config.domain import SphericalChunkDomain
+from .config.simple_config import simple_config as _simple_config
 from .project import Project
+
+#: ``sn.simple_config``: ``source.seismology.parse``, ``receiver.seismology.parse`` and the
+#: source time functions ``stf.*``, as in Salvus.
+simple_config = SimpleNamespace(
+    source=_simple_config.source, receiver=_simple_config.receiver,
+    stf=SimpleNamespace(GaussianRate=_stf.GaussianRate, FilteredHeaviside=_stf.FilteredHeaviside, Ricker=_stf.Ricker),
+)
 
 #: ``sn.domain.dim2.*`` (2D) and ``sn.domain.dim3.*`` (3D), as in Salvus.
 domain = SimpleNamespace(
@@ -28,4 +38,6 @@ __all__ = [
     "examples", "BoxDomain", "ConstantModel", "Event", "EventCollection", "GridModel", "InverseProblemConfiguration",
     "MapViewDomain", "Mapping", "MisfitConfiguration", "ModelDependentSmoothing", "SimulationConfiguration",
     "SiteConfig", "Station", "TrustRegion", "WindowPicking", "Project", "SphericalChunkDomain", "domain",
+    "simple_config", "AbsorbingBoundaryParameters", "EventConfiguration", "ModelConfiguration",
+    "WaveformSimulationConfiguration",
 ]

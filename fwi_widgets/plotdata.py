@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-__all__ = ["GRADIENT_KINDS", "Traces", "gradient_events", "gradient_map", "grid_shape", "latest_with_gradients",
-           "model_maps", "sample_on_grid", "waveforms"]
+__all__ = ["DEFAULT_DEPTH_IN_METERS", "GRADIENT_KINDS", "Traces", "gradient_events", "gradient_map", "grid_shape",
+           "is_chunk", "latest_with_gradients", "map_shape", "model_maps", "sample_map", "sample_on_grid", "waveforms"]
 
 #: How a gradient map is obtained, by name (the view's toggle offers these).
 GRADIENT_KINDS = {
@@ -91,6 +91,71 @@ def sample_on_grid(mesh, field: np.ndarray, shape: tuple[int, int], name: str = 
                         coords={n: (n, a, {"units": "m"}) for n, a in zip(names, axes)})
 
 
+#: Depth (m) of the map slices of a 3D (spherical-chunk) model or gradient unless a view asks
+#: for another: 100 km, in the upper mantle where 70-120 s surface waves see the Earth.
+DEFAULT_DEPTH_IN_METERS = 100e3
+
+
+def is_chunk(mesh) -> bool:
+    """Whether maps of this mesh are depth slices on (longitude, latitude) (a 3D chunk)."""
+    return getattr(mesh, "chunk", None) is not None
+
+
+def prior_mesh(project, problem: str):
+    """The mesh of an inverse problem (its prior's; cached with the discretisation)."""
+    return _prior(project, problem).mesh
+
+
+def depth_range_km(mesh) -> tuple[float, float]:
+    """(top, bottom) depth of a chunk in km."""
+    from engine.sampling import chunk_bounds
+
+    top, bottom = chunk_bounds(mesh)["depth"]
+    return top / 1e3, bottom / 1e3
+
+
+def map_shape(mesh, points: int = 120) -> tuple[int, int]:
+    """Grid points per map axis: (x, y) of a 2D mesh; (longitude, latitude) of a chunk,
+    with ``points`` along the longer side in degrees of arc at the chunk's centre."""
+    if not is_chunk(mesh):
+        return grid_shape(mesh.bounds, points)
+    from engine.sampling import chunk_bounds
+
+    b = chunk_bounds(mesh)
+    squeeze = np.cos(np.radians(mesh.chunk.lat_center))  # a degree of longitude is shorter
+    extent = np.array([np.diff(b["longitude"])[0] * squeeze, np.diff(b["latitude"])[0]])
+    return tuple(max(2, int(round(points * e / extent.max()))) for e in extent)
+
+
+@functools.lru_cache(maxsize=8)
+def _slice_sampler(mesh, shape: tuple[int, int], depth: float):
+    """(longitudes, latitudes, sampler) of a depth slice; locating the points is the
+    expensive part, done once per mesh, grid and depth."""
+    from engine.geographic import geographic_to_cartesian
+    from engine.sampling import Sampler, chunk_bounds
+
+    b = chunk_bounds(mesh)
+    lon = np.linspace(*b["longitude"], shape[0])
+    lat = np.linspace(*b["latitude"], shape[1])
+    lo, la = np.meshgrid(lon, lat, indexing="ij")
+    return lon, lat, Sampler(mesh, geographic_to_cartesian(la.ravel(), lo.ravel(), depth))
+
+
+def sample_map(mesh, field: np.ndarray, shape: tuple[int, int], name: str = "value",
+               depth_in_meters: float | None = None) -> xr.DataArray:
+    """A per-point field on the map grid: :func:`sample_on_grid` on a 2D mesh; on a chunk a
+    depth slice (default :data:`DEFAULT_DEPTH_IN_METERS`) with dims (longitude, latitude),
+    geocentric degrees as the engine's sphere has them, NaN outside the chunk."""
+    if not is_chunk(mesh):
+        return sample_on_grid(mesh, field, shape, name=name)
+    depth = float(DEFAULT_DEPTH_IN_METERS if depth_in_meters is None else depth_in_meters)
+    lon, lat, sampler = _slice_sampler(mesh, tuple(int(n) for n in shape), depth)
+    values = sampler(np.asarray(field, dtype=float)).reshape(len(lon), len(lat))
+    return xr.DataArray(values, dims=("longitude", "latitude"), name=name,
+                        coords={"longitude": ("longitude", lon, {"units": "degrees_east"}),
+                                "latitude": ("latitude", lat, {"units": "degrees_north"}), "depth": depth})
+
+
 # --- models ------------------------------------------------------------------------------------
 def _prior(project, problem: str):
     from .workflow import discretisation as disc
@@ -108,7 +173,7 @@ def _engine_name(parameter: str) -> str:
 
 
 def model_maps(project, problem: str, iteration: int, parameter: str = "VS", points: int = 120,
-               true_model: str | None = "true_model") -> xr.Dataset:
+               true_model: str | None = "true_model", depth_in_meters: float | None = None) -> xr.Dataset:
     """The model of an iteration, the prior, the update and the true model on one grid.
 
     Parameters
@@ -136,18 +201,18 @@ def model_maps(project, problem: str, iteration: int, parameter: str = "VS", poi
     current = project.inversions.get_iteration(problem, iteration).model()
     prior = _prior(project, problem)
     mesh = current.mesh
-    shape = grid_shape(mesh.bounds, points)
+    shape = map_shape(mesh, points)
     out = xr.Dataset({
-        "current": sample_on_grid(mesh, current[name], shape),
-        "prior": sample_on_grid(mesh, prior[name], shape),
-        "update": sample_on_grid(mesh, current[name] - prior[name], shape),
+        "current": sample_map(mesh, current[name], shape, depth_in_meters=depth_in_meters),
+        "prior": sample_map(mesh, prior[name], shape, depth_in_meters=depth_in_meters),
+        "update": sample_map(mesh, current[name] - prior[name], shape, depth_in_meters=depth_in_meters),
     })
     true = xr.full_like(out["current"], np.nan)
     if true_model is not None and true_model in project.list_configurations("models"):
         values = project.model_dataset(true_model)
         if isinstance(values, dict):
             true = xr.full_like(out["current"], float(values[parameter]))
-        elif parameter in values:
+        elif parameter in values and not is_chunk(mesh):
             true = values[parameter].interp({d: out[d] for d in out["current"].dims})
     out["true"] = true.transpose(*out["current"].dims)
     return out
@@ -180,7 +245,8 @@ def latest_with_gradients(project, problem: str, up_to: int | None) -> int | Non
 
 
 def gradient_map(project, problem: str, iteration: int, event: str | None = None, kind: str = "raw",
-                 parameter: str = "VS", points: int = 120) -> xr.DataArray | None:
+                 parameter: str = "VS", points: int = 120, depth_in_meters: float | None = None,
+                 events: list[str] | None = None) -> xr.DataArray | None:
     """A gradient of one iteration on the map grid.
 
     Parameters
@@ -195,20 +261,25 @@ def gradient_map(project, problem: str, iteration: int, event: str | None = None
         Upper-case parameter name.
     points : int
         Grid points along the longer side.
+    depth_in_meters : float or None
+        The depth of the slice on a 3D chunk (default :data:`DEFAULT_DEPTH_IN_METERS`).
+    events : list of str or None
+        Sum over these events only (default: every event with a finished gradient job).
 
     Returns
     -------
     xarray.DataArray or None
-        dims ("x", "y"); raw: misfit per (m/s) per unit volume, preconditioned: per unit of
-        the scaled parameter. None when the files are not written yet.
+        dims ("x", "y") in 2D, ("longitude", "latitude") on a chunk; raw: misfit per (m/s)
+        per unit volume, preconditioned: per unit of the scaled parameter. None when the
+        files are not written yet.
     """
     from .project import store
 
     if kind not in GRADIENT_KINDS:
         raise ValueError(f"Unknown gradient kind {kind!r}; valid names are {sorted(GRADIENT_KINDS)}.")
-    name = _engine_name(parameter)
     mesh = _prior(project, problem).mesh
-    shape = grid_shape(mesh.bounds, points)
+    shape = map_shape(mesh, points)
+    sample = functools.partial(sample_map, mesh, shape=shape, name="gradient", depth_in_meters=depth_in_meters)
     if kind == "preconditioned":
         if event is not None:
             raise ValueError(f"The preconditioned gradient exists for the sum over events only, but event {event!r} "
@@ -224,15 +295,39 @@ def gradient_map(project, problem: str, iteration: int, event: str | None = None
             raise ValueError(f"The preconditioned gradient holds {params} ({flat.size} values); parameter "
                              f"{parameter!r} cannot be read from it.")
         k = params.index(parameter)
-        return sample_on_grid(mesh, flat[k * n:(k + 1) * n].reshape(mesh.point_shape), shape, name="gradient")
+        return sample(flat[k * n:(k + 1) * n].reshape(mesh.point_shape))
     folders = _gradient_jobs(project, problem, iteration)
+    if events is not None:  # the sum over these events only
+        folders = {e: f for e, f in folders.items() if e in events}
     chosen = list(folders) if event is None else [event]
     if event is not None and event not in folders:
         return None
+    names = _physical_names(project, problem, parameter)
     total = np.zeros(mesh.point_shape)
     for e in chosen:
-        total += store.read_netcdf(folders[e] / "gradient.nc")[name].values
-    return sample_on_grid(mesh, total, shape, name="gradient") if chosen else None
+        gradient = store.read_netcdf(folders[e] / "gradient.nc")
+        for name in names:
+            total += gradient[name].values
+    return sample(total) if chosen else None
+
+
+def _physical_names(project, problem: str, parameter: str) -> list[str]:
+    """The engine parameters whose raw gradients make that of ``parameter``: itself if the
+    model has it, else those the inverse problem's mapping drives with it (VP -> vpv and
+    vph: dJ/dVP = dJ/dvpv + dJ/dvph when both follow VP)."""
+    from .config._base import PARAMETER_NAMES
+
+    prior = _prior(project, problem)
+    name = _engine_name(parameter)
+    if name in prior:
+        return [name]
+    mapping = project.inverse_problem_configuration(problem).mapping
+    driven = [PARAMETER_NAMES[k] for k, v in mapping.map_to_physical_parameters.items()
+              if v == parameter and PARAMETER_NAMES[k] in prior]
+    if not driven:
+        raise ValueError(f"The prior model has no {parameter!r} and the mapping drives none of its parameters "
+                         f"{list(prior)} with it; valid names are {sorted(k for k, v in PARAMETER_NAMES.items() if v in prior)}.")
+    return driven
 
 
 # --- waveforms ---------------------------------------------------------------------------------
@@ -283,11 +378,10 @@ def waveforms(project, problem: str, iteration: int, event: str, station: str) -
     config = project.inverse_problem_configuration(problem)
     misfit_cfg = project.misfit_configuration(config.misfit_configuration)
     sim_cfg = project.simulation_configuration(config.prior_model)
-    origin = UTCDateTime(project.events.get(event).origin_time)
-    observed = observed_as_dataarray(project.observed_data(event, misfit_cfg.observed_data), synthetics, origin)
-    source_xy = project.domain.position(project.events.get(event))
-    windows = disc.windows_for(misfit_cfg, source_xy, disc.receivers_for(project), sim_cfg.end_time_in_seconds)
-    station_windows = [(0.0, sim_cfg.end_time_in_seconds)] if windows is None else windows.get(station, [])
+    time_zero = disc.engine_time_zero(sim_cfg, UTCDateTime(project.events.get(event).origin_time))
+    observed = observed_as_dataarray(project.observed_data(event, misfit_cfg.observed_data), synthetics, time_zero)
+    windows = disc.windows_for(misfit_cfg, disc.event_location(project, event), disc.receivers_for(project), sim_cfg)
+    station_windows = [(0.0, disc.record_length(sim_cfg))] if windows is None else windows.get(station, [])
     result = store.read_json(folder / "result.json")
     return Traces(
         time=synthetics["time"].values.copy(),

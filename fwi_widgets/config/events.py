@@ -67,7 +67,19 @@ class Station(Configuration):
 @dataclass(frozen=True)
 class Event(Configuration):
     """An earthquake: origin time (ISO 8601), hypocentre, magnitude and moment tensor
-    (N m; r up, t south, p east, GCMT convention), or ``position`` (x, z) for box domains."""
+    (N m; r up, t south, p east, GCMT convention), or ``position`` (x, z) for box domains.
+
+    Latitude and longitude are geographic degrees, as QuakeML gives them (a
+    :class:`~fwi_widgets.config.domain.SphericalChunkDomain` converts the latitude to
+    geocentric when it places the event); ``depth_in_m`` is below the surface.
+
+    Two ways to make one: by its fields, ``Event(name=..., origin_time=..., ...)``, or as
+    in Salvus from one source and its receivers, ``Event(sources=sn.simple_config.source.
+    seismology.parse(event, dimensions=3), receivers=sn.simple_config.receiver.seismology.
+    parse(inventory, dimensions=3, fields=["displacement"]), event_name=None)``: the fields
+    come from the source (``event_name`` renames it) and the receivers are kept, as
+    sn.Station, in :attr:`receivers` for ``p += event``, outside the stored JSON.
+    """
 
     name: str
     origin_time: str
@@ -121,6 +133,96 @@ class Event(Configuration):
             return float(np.sqrt(0.5 * np.sum(t * t)))
         return float(10 ** (1.5 * self.magnitude + 9.1))
 
+    @property
+    def receivers(self) -> tuple:
+        """The stations given with ``Event(sources=..., receivers=...)`` (sn.Station), else ().
+
+        Not part of the event's stored JSON (``to_dict``) nor of ``==``: ``p += event``
+        stores them as the project's stations, which record every event. A copy by
+        ``dataclasses.replace`` or an event read back from the project has none.
+        """
+        return self.__dict__.get("_receivers", ())
+
+    @classmethod
+    def from_obspy(cls, event) -> "Event":
+        """One obspy ``Event`` as an Event: the rule of :meth:`EventCollection.from_obspy`.
+
+        The name is the one our QuakeML keeps in the resource id (``smi:fwi-widgets/<name>``,
+        written by :meth:`EventCollection.to_obspy`), else the seed's rule
+        (:func:`event_name`). Preferred origin, magnitude and focal mechanism first; the
+        tensor as given (N m; r up, t south, p east), None without one; the half duration
+        is half the source time function's duration; latitudes are kept geographic.
+        """
+        ev = event
+        if not ev.origins:
+            raise ValueError(f"The obspy event {str(ev.resource_id)!r} has no origin; an event needs an origin "
+                             "(time, latitude, longitude, depth). Add an obspy.core.event.Origin to it.")
+        origin = ev.preferred_origin() or ev.origins[0]
+        missing = [k for k in ("time", "latitude", "longitude") if getattr(origin, k) is None]
+        if missing:
+            raise ValueError(f"The origin of the obspy event {str(ev.resource_id)!r} has no {' or '.join(missing)}; "
+                             "set them on its Origin.")
+        mag = ev.preferred_magnitude() or (ev.magnitudes[0] if ev.magnitudes else None)
+        region = ev.event_descriptions[0].text if ev.event_descriptions else "UNKNOWN_REGION"
+        tensor = None
+        fm = ev.preferred_focal_mechanism() or (ev.focal_mechanisms[0] if ev.focal_mechanisms else None)
+        if str(ev.resource_id).startswith("smi:fwi-widgets/") and region == str(ev.resource_id).split("/", 1)[1]:
+            region = ""
+        if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.tensor is not None:
+            t = fm.moment_tensor.tensor
+            absent = [k for k in _TENSOR_KEYS if getattr(t, f"m_{k[1:]}") is None]
+            if absent:
+                raise ValueError(f"The moment tensor of the obspy event {str(ev.resource_id)!r} lacks {absent}; a "
+                                 "Tensor needs all six of m_rr, m_tt, m_pp, m_rt, m_rp, m_tp (N m).")
+            tensor = {k: float(getattr(t, f"m_{k[1:]}")) for k in _TENSOR_KEYS}
+        magnitude = float(mag.mag) if mag is not None else 5.0
+        # Our own QuakeML keeps the event's name in its resource id.
+        rid = str(ev.resource_id)
+        name = rid.split("smi:fwi-widgets/", 1)[1] if rid.startswith("smi:fwi-widgets/") else event_name(region, magnitude, origin.time)
+        half = 0.0
+        if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.source_time_function is not None:
+            half = 0.5 * float(fm.moment_tensor.source_time_function.duration or 0.0)
+        return cls(
+            name=name, origin_time=str(origin.time), half_duration_in_seconds=half,
+            latitude=float(origin.latitude), longitude=float(origin.longitude),
+            depth_in_m=float(origin.depth or 0.0), magnitude=magnitude, moment_tensor=tensor, region=region,
+        )
+
+
+_FIELDS_INIT = Event.__init__  # the dataclass's own __init__ (keyword and positional fields)
+
+
+def _event_init(self, *args, sources=None, receivers=None, event_name=None, **fields):
+    """``Event(name=..., origin_time=..., ...)`` as ever, or Salvus' ``Event(sources=..., receivers=...)``.
+
+    The second form takes the event from its one source (a
+    ``sn.simple_config.source.seismology.parse`` result; ``event_name`` renames it) and
+    keeps the receivers as sn.Station in :attr:`Event.receivers`, which ``p += event``
+    stores with the event. Either way the object is a plain Event: the same fields, JSON
+    and ``==``.
+    """
+    if sources is None:
+        if receivers is not None or event_name is not None:
+            raise TypeError("The 'receivers' and 'event_name' parameters go with 'sources' (sn.Event(sources=sn."
+                            "simple_config.source.seismology.parse(event, dimensions=3), receivers=...)); an event "
+                            "given by its fields (name=..., origin_time=...) takes its stations from "
+                            "sn.EventCollection(events=[...], stations=[...]).")
+        _FIELDS_INIT(self, *args, **fields)
+        stations = ()
+    else:
+        if args or fields:
+            given = [f"positional argument {a!r}" for a in args] + sorted(fields)
+            raise TypeError(f"sn.Event(sources=...) takes the event from its source, so it takes no other fields, but "
+                            f"{given} were given. Give only sources=, receivers= and event_name=, or the fields alone.")
+        from .simple_config import _event_from_sources  # here: simple_config imports this module
+
+        values, stations = _event_from_sources(sources, receivers, event_name)
+        _FIELDS_INIT(self, **values)
+    object.__setattr__(self, "_receivers", stations)
+
+
+Event.__init__ = _event_init
+
 
 def event_name(region: str, magnitude: float, origin_time) -> str:
     """The seed's naming rule: ``event_<REGION>_Mag_<m.mm>_<YYYY-MM-DD-HH-MM>``."""
@@ -158,30 +260,7 @@ class EventCollection(Configuration):
     @classmethod
     def from_obspy(cls, catalog, inventory) -> "EventCollection":
         """Events from an obspy ``Catalog`` (named by the seed's rule) and stations from an ``Inventory``."""
-        events = []
-        for ev in catalog:
-            origin = ev.preferred_origin() or ev.origins[0]
-            mag = ev.preferred_magnitude() or (ev.magnitudes[0] if ev.magnitudes else None)
-            region = ev.event_descriptions[0].text if ev.event_descriptions else "UNKNOWN_REGION"
-            tensor = None
-            fm = ev.preferred_focal_mechanism() or (ev.focal_mechanisms[0] if ev.focal_mechanisms else None)
-            if str(ev.resource_id).startswith("smi:fwi-widgets/") and region == str(ev.resource_id).split("/", 1)[1]:
-                region = ""
-            if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.tensor is not None:
-                t = fm.moment_tensor.tensor
-                tensor = {k: float(getattr(t, f"m_{k[1:]}")) for k in ("mrr", "mtt", "mpp", "mrt", "mrp", "mtp")}
-            magnitude = float(mag.mag) if mag is not None else 5.0
-            # Our own QuakeML keeps the event's name in its resource id.
-            rid = str(ev.resource_id)
-            name = rid.split("smi:fwi-widgets/", 1)[1] if rid.startswith("smi:fwi-widgets/") else event_name(region, magnitude, origin.time)
-            half = 0.0
-            if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.source_time_function is not None:
-                half = 0.5 * float(fm.moment_tensor.source_time_function.duration or 0.0)
-            events.append(Event(
-                name=name, origin_time=str(origin.time), half_duration_in_seconds=half,
-                latitude=float(origin.latitude), longitude=float(origin.longitude),
-                depth_in_m=float(origin.depth or 0.0), magnitude=magnitude, moment_tensor=tensor, region=region,
-            ))
+        events = [Event.from_obspy(ev) for ev in catalog]
         stations = [
             Station(network=net.code, station=sta.code, latitude=float(sta.latitude), longitude=float(sta.longitude),
                     elevation_in_m=float(sta.elevation or 0.0))

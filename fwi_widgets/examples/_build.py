@@ -36,7 +36,8 @@ from ..project.lock import ProjectLock, ProjectLockedError
 from ..project.paths import ProjectPaths
 from ..project.project import example_call
 
-__all__ = ["ExampleBuildLockedError", "add_grid_model_once", "build_example", "intact"]
+__all__ = ["ExampleBuildLockedError", "add_grid_model_once", "add_noisy_observed", "build_example", "events_from_facts",
+           "intact"]
 
 log = logging.getLogger("fwi_widgets")
 
@@ -179,3 +180,63 @@ def add_grid_model_once(project: Project, model: GridModel) -> None:
         return
     data.unlink(missing_ok=True)
     project += model
+
+
+def events_from_facts(names: list[str], facts_file: Path) -> list:
+    """``sn.Event`` objects of the named events of a facts file (``data/events.json``):
+    origin time, geographic centroid, depth, the magnitude in the name, the Global CMT
+    tensor (N m) and half duration where the file has them."""
+    from ..config import Event
+
+    facts = {e["name"]: e for e in json.loads(Path(facts_file).read_text())}
+    out = []
+    for name in names:
+        f = facts[name]
+        out.append(Event(
+            name=name, origin_time=f["origin_time"], latitude=f["latitude"], longitude=f["longitude"],
+            depth_in_m=1000.0 * f["depth_km"], magnitude=float(name.split("_Mag_")[1].split("_")[0]),
+            moment_tensor=f.get("moment_tensor"), half_duration_in_seconds=f.get("half_duration_s") or 0.0,
+            region=f.get("region", ""),
+        ))
+    return out
+
+
+def add_noisy_observed(project: Project, simulate_event: Callable, noise: float, seed: int,
+                       band: tuple[float, float], start_time: Callable | None = None) -> None:
+    """Store each event's synthetics plus noise as its observed data (MiniSEED), skipping
+    events whose data an interrupted build already stored.
+
+    ``simulate_event(name)`` returns the seismograms (an engine DataArray: receiver,
+    component, time); the noise is white noise band-passed to ``band`` = (min, max
+    period) in s, scaled per trace to ``noise`` times the trace's peak (the whole record,
+    before the first arrival too), drawn from one seeded generator in event order. A
+    skipped event's draw is made all the same (every record has the same shape), so a
+    finished build equals an uninterrupted one. ``start_time(name)`` is the absolute
+    time of the traces' first sample (default: the event's origin time).
+    """
+    import numpy as np
+    from obspy import UTCDateTime
+    from scipy.signal import butter, sosfiltfilt
+
+    import engine
+
+    rng = np.random.default_rng(seed)
+    shape, skipped = None, 0
+    for name in project.events.list():
+        if intact(project.paths.observed("observed", name)):
+            skipped += 1
+            continue
+        seismograms = simulate_event(name)
+        data = seismograms.values
+        if shape is None:
+            shape = data.shape
+        for _ in range(skipped):
+            rng.standard_normal(shape)
+        skipped = 0
+        dt = float(seismograms["time"].values[1] - seismograms["time"].values[0])
+        sos = butter(4, [1 / band[1], 1 / band[0]], btype="bandpass", fs=1 / dt, output="sos")
+        noisy = sosfiltfilt(sos, rng.standard_normal(data.shape), axis=-1)
+        noisy *= noise * np.abs(data).max(axis=-1, keepdims=True) / (noisy.std(axis=-1, keepdims=True) + 1e-300)
+        observed = seismograms.copy(data=data + noisy)
+        t0 = start_time(name) if start_time is not None else UTCDateTime(project.events.get(name).origin_time)
+        project.add_observed_data(name, engine.solver.seismograms_to_stream(observed, starttime=t0))

@@ -24,7 +24,6 @@ killed kernel) is finished by the same call, every step keeping what is already 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from ..config import (
     Station, WindowPicking,
 )
 from ..project import Project
-from ._build import add_grid_model_once, build_example, intact
+from ._build import add_grid_model_once, add_noisy_observed, build_example, events_from_facts
 
 __all__ = ["workshop_2d", "SEED_EVENTS", "TRUE_ANOMALIES"]
 
@@ -118,17 +117,7 @@ def _recipe(p: Project, domain: MapViewDomain, size: str, noise: float, seed: in
 
 
 def _events(names: list[str]) -> list[Event]:
-    facts = {e["name"]: e for e in json.loads((DATA / "events.json").read_text())}
-    out = []
-    for name in names:
-        f = facts[name]
-        out.append(Event(
-            name=name, origin_time=f["origin_time"], latitude=f["latitude"], longitude=f["longitude"],
-            depth_in_m=1000.0 * f["depth_km"], magnitude=float(name.split("_Mag_")[1].split("_")[0]),
-            moment_tensor=f.get("moment_tensor"), half_duration_in_seconds=f.get("half_duration_s", 0.0),
-            region=f.get("region", ""),
-        ))
-    return out
+    return events_from_facts(names, DATA / "events.json")
 
 
 def _stations(domain: MapViewDomain, margin: float, limit: int | None) -> list[Station]:
@@ -162,40 +151,19 @@ def true_model(domain: MapViewDomain, spacing: float = 50e3) -> xr.Dataset:
 
 
 def _synthesise_observed(p: Project, domain, noise: float, seed: int) -> None:
-    from obspy import UTCDateTime
-    from scipy.signal import butter, sosfiltfilt
-
     from ..workflow import discretisation as disc
 
     sim_cfg = p.simulation_configuration("true_model_70_120_seconds")
     prior_d = disc.discretisation(p, p.simulation_configuration(SIMULATION))
     true = disc.model_from_values(prior_d.mesh, p.model_dataset("true_model"))
     receivers = disc.receivers_for(p)
-    rng = np.random.default_rng(seed)
-    # The events' noise comes from one generator, in event order. An event whose data an
-    # interrupted build already stored is skipped, but its draw is made all the same (every
-    # event's record has the same shape), so a finished build equals an uninterrupted one.
-    shape, skipped = None, 0
-    for name in p.events.list():
-        if intact(p.paths.observed("observed", name)):
-            skipped += 1
-            continue
+
+    def simulate(name):
         source, _ = disc.source_for(p, name, prior_d.physics, sim_cfg)
-        sim = engine.simulate(prior_d.mesh, true, [source], receivers, end_time=END_TIME, physics=prior_d.physics,
-                              dt=prior_d.dt, sponge_width=prior_d.sponge_width)
-        data = sim.seismograms.values
-        if shape is None:
-            shape = data.shape
-        for _ in range(skipped):
-            rng.standard_normal(shape)
-        skipped = 0
-        sos = butter(4, [1 / MAX_PERIOD, 1 / MIN_PERIOD], btype="bandpass", fs=1 / sim.dt, output="sos")
-        white = rng.standard_normal(data.shape)
-        band = sosfiltfilt(sos, white, axis=-1)
-        band *= noise * np.abs(data).max(axis=-1, keepdims=True) / (band.std(axis=-1, keepdims=True) + 1e-300)
-        observed = sim.seismograms.copy(data=data + band)
-        stream = engine.solver.seismograms_to_stream(observed, starttime=UTCDateTime(p.events.get(name).origin_time))
-        p.add_observed_data(name, stream)
+        return engine.simulate(prior_d.mesh, true, [source], receivers, end_time=END_TIME, physics=prior_d.physics,
+                               dt=prior_d.dt, sponge_width=prior_d.sponge_width).seismograms
+
+    add_noisy_observed(p, simulate, noise, seed, (MIN_PERIOD, MAX_PERIOD))
 
 
 def data_coverage(p: Project, events: list[str], width: float = 250e3) -> np.ndarray:

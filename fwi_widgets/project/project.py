@@ -232,8 +232,10 @@ class Project:
 
         Parameters
         ----------
-        configuration : sn.EventCollection, sn.ConstantModel, sn.GridModel,
+        configuration : sn.EventCollection, sn.Event, sn.ConstantModel, sn.GridModel,
             sn.SimulationConfiguration, sn.MisfitConfiguration or sn.InverseProblemConfiguration
+            An sn.Event is added with its receivers (``sn.Event(sources=..., receivers=...)``),
+            as ``sn.EventCollection(events=[event], stations=[...])``.
         overwrite : bool
             Re-adding an identical configuration is a no-op; a different one under an
             existing name is refused unless ``overwrite=True``. Then a model, simulation,
@@ -258,6 +260,8 @@ class Project:
         with self.mutex:
             if isinstance(configuration, EventCollection):
                 self._add_events(configuration)
+            elif isinstance(configuration, Event):  # with its receivers: sn.Event(sources=..., receivers=...)
+                self._add_events(EventCollection(events=[configuration], stations=list(configuration.receivers)))
             elif isinstance(configuration, (ConstantModel, GridModel)):
                 self._add_model(configuration, overwrite=overwrite)
             elif isinstance(configuration, SimulationConfiguration):
@@ -271,7 +275,7 @@ class Project:
                 self._write_configuration("inverse_problem", configuration, overwrite)
             else:
                 raise TypeError(
-                    "Only sn.EventCollection, sn.ConstantModel, sn.GridModel, sn.SimulationConfiguration, "
+                    "Only sn.Event, sn.EventCollection, sn.ConstantModel, sn.GridModel, sn.SimulationConfiguration, "
                     f"sn.MisfitConfiguration and sn.InverseProblemConfiguration can be added, not {type(configuration).__name__}."
                 )
 
@@ -555,15 +559,123 @@ class Project:
                 ) from None
 
     def _check_simulation(self, cfg: SimulationConfiguration, replaced: dict | None = None) -> None:
+        chunk = isinstance(self.domain, SphericalChunkDomain)
+        if chunk and not cfg.is_3d:
+            membrane = "The 'membrane' physics runs on a map-view domain, and " if cfg.physics == "membrane" else ""
+            raise ValueError(
+                f"{membrane}{'a' if membrane else 'A'} spherical-chunk project needs the 3D form of "
+                "sn.SimulationConfiguration: model_configuration=sn.ModelConfiguration(background_model="
+                "'prem_ani_one_crust', volume_models=[...]), max_depth_in_meters=..., event_configuration="
+                "sn.EventConfiguration(wavelet=..., waveform_simulation_configuration=...) and absorbing_boundaries="
+                f"sn.AbsorbingBoundaryParameters(...), instead of model={cfg.model!r}."
+            )
+        if cfg.is_3d:
+            if not chunk:
+                raise ValueError(
+                    f"The 3D form of sn.SimulationConfiguration (model_configuration, max_depth_in_meters, "
+                    f"event_configuration, absorbing_boundaries) runs on a sn.domain.dim3.SphericalChunkDomain, but "
+                    f"this project's domain is a 2D {type(self.domain).__name__}: give model=<a registered model>, "
+                    "min_period_in_seconds, max_period_in_seconds and end_time_in_seconds instead."
+                )
+            self._check_simulation_3d(cfg, replaced)
+            return
         params = self._check_model_parameters(cfg.model, replaced)
         if params is None:
             raise ValueError(f"Unknown model {cfg.model!r}; valid names are {self._names('models')}.")
+        if getattr(self._check_lookup("models", cfg.model, "model", replaced), "kind", "absolute") == "relative":
+            raise ValueError(f"The model {cfg.model!r} is a relative grid (perturbations of a 3D background), but a "
+                             "2D simulation needs the model's values: add an absolute sn.GridModel or a sn.ConstantModel.")
         if cfg.physics == "membrane" and not isinstance(self.domain, MapViewDomain):
             raise ValueError("The 'membrane' physics runs on a map-view domain; use 'sh', 'acoustic' or 'elastic' in a box.")
         need = {"membrane": [("VS", "RHO")], "sh": [("VS", "RHO"), ("VSH", "VSV", "RHO")], "acoustic": [("VP", "RHO")],
                 "elastic": [("VP", "VS", "RHO"), ("VPV", "VPH", "VSV", "ETA", "RHO")]}[cfg.physics]
         if not any(all(p in params for p in group) for group in need):
             raise ValueError(f"The {cfg.physics!r} physics needs model parameters {need}, but model {cfg.model!r} has {params}.")
+
+    #: The most elements a spherical chunk's mesh may have (``p +=`` refuses more). 2 million
+    #: order-4 hexahedra are ~1.3e8 GLL points, ~4e8 unknowns: about 50 GiB for a gradient's
+    #: operator, state and a decimated forward store in float32, the most one node holds.
+    MAX_CHUNK_ELEMENTS = 2_000_000
+
+    def _check_simulation_3d(self, cfg: SimulationConfiguration, replaced: dict | None) -> None:
+        """The 3D form on this project's chunk: volume models, sponge width, mesh size."""
+        for name in cfg.volume_models:
+            model = (replaced or {}).get(("models", name))
+            if model is None and name in self._names("models"):
+                model = self.model_configuration(name)
+            if model is None:
+                raise ValueError(f"Unknown volume model {name!r} of the model configuration; valid names are "
+                                 f"{self._names('models')}. Add it first with p += sn.GridModel(name={name!r}, data=...).")
+            if not isinstance(model, GridModel):
+                raise ValueError(f"The volume model {name!r} must be a sn.GridModel on the chunk's "
+                                 f"{list(self.domain.axis_names)} grid, but it is a {type(model).__name__}; a "
+                                 "constant model would replace the background everywhere.")
+        import numpy as np
+
+        arguments = self.domain.mesh_arguments()  # refuses a sphere that is not the engine's Earth
+        sponge = cfg.sponge_width_in_meters
+        if sponge is not None:
+            radius = float(self.domain.radius_in_meter)
+            half_width = min(arguments["lat_extent"], arguments["lon_extent"]) / 2.0 * np.pi / 180.0 * radius
+            limit = min(cfg.max_depth, half_width)
+            if sponge >= limit:
+                raise ValueError(
+                    f"The sponge of absorbing_boundaries is {sponge / 1e3:.0f} km wide (number_of_wavelengths * "
+                    f"reference_velocity / reference_frequency), but it must be narrower than the chunk's depth "
+                    f"({cfg.max_depth / 1e3:.0f} km) and half its narrowest width ({half_width / 1e3:.0f} km), "
+                    f"i.e. below {limit / 1e3:.0f} km, or it damps the waves everywhere; give fewer wavelengths."
+                )
+        count = self._chunk_elements(arguments, cfg, cfg.min_period_in_seconds)
+        budget = self.MAX_CHUNK_ELEMENTS
+        if count > budget:
+            fits = self._chunk_period_that_fits(arguments, cfg, budget)
+            raise ValueError(
+                f"A minimum period of {cfg.min_period_in_seconds!r} s is too short for this chunk: its mesh would take "
+                f"{count:,} elements ({cfg.elements_per_wavelength!r} elements per wavelength of "
+                f"{cfg.background_model!r} to {cfg.max_depth / 1e3:g} km depth), more than the {budget:,} allowed "
+                f"(Project.MAX_CHUNK_ELEMENTS). A minimum period of {fits:g} s or more fits; or reduce the chunk, the "
+                "depth or elements_per_wavelength."
+            )
+
+    @staticmethod
+    def _chunk_elements(arguments: dict, cfg: SimulationConfiguration, period: float) -> int:
+        """The element count of ``engine.mesh.spherical_chunk`` for the chunk's ``arguments``
+        (``domain.mesh_arguments()``) and ``cfg`` at a minimum period, without building it:
+        the mesher's own sizing (its radial layers, and its lateral counts by the same rule)."""
+        import numpy as np
+
+        from engine.earth import by_name
+        from engine.mesh.spherical_chunk import _radial_layers
+
+        earth = by_name(cfg.background_model)
+        surface = earth.radius
+        fluid_tops = [top for (_, top), fluid in zip(earth.layers, earth.fluid_layers) if fluid]
+        r_bottom = max(surface - cfg.max_depth, max(fluid_tops, default=0.0))
+        epw = float(cfg.elements_per_wavelength)
+        layers = _radial_layers(earth, r_bottom, surface, float(period), epw, earth.crust == "one_layer")
+        a, b = np.radians(arguments["lon_extent"]) / 2.0, np.radians(arguments["lat_extent"]) / 2.0
+        n_xi = max(1, max(int(np.ceil(epw * layer.r_top * 2 * a / layer.wavelength - 1e-9)) for layer in layers))
+        n_eta = max(1, max(int(np.ceil(epw * layer.r_top * 2 * b / layer.wavelength - 1e-9)) for layer in layers))
+        return n_xi * n_eta * sum(layer.n_elements for layer in layers)
+
+    @classmethod
+    def _chunk_period_that_fits(cls, arguments: dict, cfg: SimulationConfiguration, budget: int) -> float:
+        """The shortest minimum period (s, rounded up to 3 significant digits) whose chunk mesh
+        has at most ``budget`` elements (the count falls with the period, about as T^-3)."""
+        import numpy as np
+
+        short = float(cfg.min_period_in_seconds)
+        long = short * 2.0 * (cls._chunk_elements(arguments, cfg, short) / budget) ** (1.0 / 3.0)
+        while cls._chunk_elements(arguments, cfg, long) > budget:
+            long *= 2.0
+        for _ in range(60):
+            if long - short <= 1e-4 * long:
+                break
+            middle = 0.5 * (short + long)
+            short, long = (short, middle) if cls._chunk_elements(arguments, cfg, middle) <= budget else (middle, long)
+        digits = 2 - int(np.floor(np.log10(long)))
+        fits = np.ceil(long * 10.0 ** digits) / 10.0 ** digits
+        return float(fits if cls._chunk_elements(arguments, cfg, fits) <= budget else long)
 
     def _check_misfit(self, cfg: MisfitConfiguration, replaced: dict | None = None) -> None:
         sim = self._check_lookup("simulation", cfg.simulation_configuration, "simulation configuration", replaced)
@@ -586,7 +698,10 @@ class Project:
                 f"The misfit configuration {misfit.name!r} compares synthetics of {misfit.simulation_configuration!r}, "
                 f"but the prior model is {sim.name!r}; use the same simulation configuration."
             )
-        params = self._check_model_parameters(sim.model, replaced)
+        if sim.is_3d:  # the background Earth model's parameters (volume models perturb them)
+            params = list(sim.model_configuration.parameters)
+        else:
+            params = self._check_model_parameters(sim.model, replaced)
         if params is None:
             raise ValueError(f"Unknown model {sim.model!r} of simulation configuration {sim.name!r}; valid names are "
                              f"{self._names('models')}.")

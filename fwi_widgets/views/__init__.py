@@ -124,17 +124,29 @@ class _Notebook:
         return ModelView(self._viz.state(inverse_problem_configuration), parameter=parameter, true_model=true_model,
                          points=points)
 
-    def gradients(self, inverse_problem_configuration: str, parameter: str = "VS", points: int = 120):
-        """Per-event and summed gradients, raw or preconditioned.
+    def gradients(self, inverse_problem_configuration: str | None = None, parameter: str | None = None,
+                  points: int = 120, *, simulation_configuration: str | None = None,
+                  misfit_configuration: str | None = None, events: list[str] | None = None):
+        """Per-event and summed gradients, raw or preconditioned (a depth slice on a 3D chunk).
+
+        Two calls: ``gradients(inverse_problem_configuration=...)``, or the tutorial's
+        ``gradients(simulation_configuration=..., misfit_configuration=..., events=[...])``,
+        which shows the gradients of the inverse problem that uses that simulation (as its
+        prior) and that misfit, summed over ``events``.
 
         Parameters
         ----------
         inverse_problem_configuration : str
             Name of a registered inverse problem.
-        parameter : str
-            Upper-case model parameter ("VS").
+        parameter : str or None
+            Upper-case model parameter ("VS"; default: VS if inverted for, else the first
+            inversion parameter).
         points : int
             Grid points along the longer side of the map.
+        simulation_configuration, misfit_configuration : str
+            Instead of the inverse problem: its prior's simulation and its misfit.
+        events : list of str
+            The events to show and sum (default: all of the inverse problem's).
 
         Returns
         -------
@@ -143,7 +155,25 @@ class _Notebook:
         """
         from .gradients import GradientsView
 
-        return GradientsView(self._viz.state(inverse_problem_configuration), parameter=parameter, points=points)
+        if inverse_problem_configuration is None:
+            inverse_problem_configuration = self._problem_of(simulation_configuration, misfit_configuration, events)
+        return GradientsView(self._viz.state(inverse_problem_configuration), parameter=parameter, points=points,
+                             events=events)
+
+    def _problem_of(self, simulation: str | None, misfit: str | None, events: list[str] | None) -> str:
+        """The inverse problem with this prior simulation and misfit (and these events)."""
+        project = self._viz.project
+        if simulation is None or misfit is None:
+            raise TypeError("Give inverse_problem_configuration=..., or both simulation_configuration=... and "
+                            "misfit_configuration=... (the tutorial's call).")
+        names = project.list_configurations("inverse_problem")
+        found = [n for n in names if (c := project.inverse_problem_configuration(n)).prior_model == simulation
+                 and c.misfit_configuration == misfit and (events is None or set(events) <= set(c.events))]
+        if not found:
+            raise ValueError(f"No inverse problem uses simulation configuration {simulation!r} as its prior and misfit "
+                             f"configuration {misfit!r}{'' if events is None else f' for events {list(events)}'}; the "
+                             f"inverse problems are {names}. Add one (sn.InverseProblemConfiguration) and run an iteration.")
+        return found[0]
 
     def waveforms(self, inverse_problem_configuration: str):
         """Observed vs synthetic traces of the selected station, its window and adjoint source.

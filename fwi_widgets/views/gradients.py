@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bqplot as bq
 import ipywidgets as widgets
+import numpy as np
 import xarray as xr
 
 from .. import plotdata
@@ -50,10 +51,15 @@ class GradientsView(widgets.VBox):
         The map drawn, dims ("x", "y").
     """
 
-    def __init__(self, state: InversionState, parameter: str = "VS", points: int = 120, **kwargs):
+    def __init__(self, state: InversionState, parameter: str | None = None, points: int = 120,
+                 events: list[str] | None = None, **kwargs):
         if not isinstance(state, InversionState):
             raise TypeError(f"The 'state' parameter must be an InversionState, but {state!r} was given.")
+        inverted = list(state.project.inverse_problem_configuration(state.problem).mapping.inversion_parameters)
+        if parameter is None:  # the 2D workshop's VS, else the first inversion parameter (the seed's VSH)
+            parameter = "VS" if "VS" in inverted else inverted[0]
         self.state, self.parameter, self.points = state, parameter, points
+        self.events = None if events is None else list(events)
         self.iteration: int | None = None
         self.values: xr.DataArray | None = None
         self._cache: dict[tuple, xr.DataArray] = {}
@@ -64,20 +70,47 @@ class GradientsView(widgets.VBox):
         self.event_dropdown = widgets.Dropdown(options=[SUM], value=SUM, description="event")
         self.kind_buttons = widgets.ToggleButtons(options=list(plotdata.GRADIENT_KINDS), value="raw",
                                                   tooltips=list(plotdata.GRADIENT_KINDS.values()))
+        self.parameter_dropdown = widgets.Dropdown(options=sorted({parameter, *inverted}, key=[parameter, *inverted].index),
+                                                   value=parameter, description="parameter")
         self.message = widgets.HTML()
+        controls = [self.event_dropdown, self.kind_buttons, self.parameter_dropdown]
+        # A 3D chunk is shown as a depth slice (the map's axes in degrees), with a depth slider.
+        self.depth_slider = None
+        mesh = plotdata.prior_mesh(state.project, state.problem)
+        if plotdata.is_chunk(mesh):
+            top, bottom = plotdata.depth_range_km(mesh)
+            self.depth_slider = widgets.IntSlider(value=int(min(max(plotdata.DEFAULT_DEPTH_IN_METERS / 1e3, top), bottom)),
+                                                  min=int(np.ceil(top)), max=int(bottom), step=10,
+                                                  description="depth (km)", continuous_update=False)
+            self.depth_slider.observe(self._draw, names="value")
+            controls.append(self.depth_slider)
+            self.figure.axes[0].label, self.figure.axes[1].label = "longitude (degrees)", "latitude (degrees)"
         self.event_dropdown.observe(self._draw, names="value")
         self.kind_buttons.observe(self._draw, names="value")
-        super().__init__(children=[widgets.HBox([self.event_dropdown, self.kind_buttons]), self.message, self.figure],
+        self.parameter_dropdown.observe(self._new_parameter, names="value")
+        super().__init__(children=[widgets.HBox(controls[:2]), widgets.HBox(controls[2:]), self.message, self.figure],
                          **kwargs)
         self.add_class("gradients-view")
         # "iterations" changes when a stage finishes (gradients appear within an iteration).
         state.observe(self._new_iteration, names=["current_iteration", "iterations"])
         self._new_iteration()
 
+    def _new_parameter(self, change=None) -> None:
+        self.parameter = self.parameter_dropdown.value
+        self.figure.title = f"Gradient with respect to {self.parameter}"
+        self._draw()
+
+    @property
+    def depth_in_meters(self) -> float | None:
+        """The depth of the slice drawn (m) on a 3D chunk; None in 2D."""
+        return None if self.depth_slider is None else 1e3 * float(self.depth_slider.value)
+
     def _new_iteration(self, change=None) -> None:
         project, problem = self.state.project, self.state.problem
         self.iteration = plotdata.latest_with_gradients(project, problem, self.state.current_iteration)
         events = [] if self.iteration is None else plotdata.gradient_events(project, problem, self.iteration)
+        if self.events is not None:
+            events = [e for e in events if e in self.events]
         options = [SUM, *events]
         if list(self.event_dropdown.options) != options:
             keep = self.event_dropdown.value if self.event_dropdown.value in options else SUM
@@ -99,15 +132,18 @@ class GradientsView(widgets.VBox):
         elif kind == "preconditioned" and event is not None:
             self.values, note = None, "The preconditioner smooths the <i>sum</i> over events only; pick the sum."
         else:
-            key = (self.iteration, event, kind, tuple(self.event_dropdown.options))
+            key = (self.iteration, event, kind, tuple(self.event_dropdown.options), self.parameter,
+                   self.depth_in_meters)
             if key not in self._cache:
                 values = plotdata.gradient_map(self.state.project, self.state.problem, self.iteration, event=event,
-                                               kind=kind, parameter=self.parameter, points=self.points)
+                                               kind=kind, parameter=self.parameter, points=self.points,
+                                               depth_in_meters=self.depth_in_meters, events=self.events)
                 if values is not None:  # a missing file may appear later: do not cache its absence
                     self._cache[key] = values
             self.values = self._cache.get(key)
             what = "sum over events" if event is None else event
-            note = (f"Iteration #{self.iteration}, {kind}, {what}" if self.values is not None
+            where = "" if self.depth_slider is None else f", {self.depth_slider.value} km deep"
+            note = (f"Iteration #{self.iteration}, {kind}, {what}{where}" if self.values is not None
                     else f"Iteration #{self.iteration}: the {kind} gradient is not written yet.")
         self.message.value = note
         set_heatmap(self.marks["gradient"], self.values)

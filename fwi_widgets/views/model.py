@@ -56,13 +56,15 @@ def heatmap(color_scale: bq.ColorScale, title: str) -> tuple[bq.Figure, bq.HeatM
 
 
 def set_heatmap(mark: bq.HeatMap, values: xr.DataArray | None) -> None:
-    """Copy a (x, y) DataArray into a HeatMap (bqplot wants colour rows along y), km axes."""
+    """Copy a 2D DataArray into a HeatMap (bqplot wants colour rows along y): (x, y) in m
+    drawn in km; (longitude, latitude) of a 3D depth slice drawn in degrees."""
     if values is None:
         values = xr.DataArray(np.full((2, 2), np.nan), dims=("x", "y"), coords={"x": [0.0, 1.0], "y": [0.0, 1.0]})
     xname, yname = values.dims
+    scale = 1.0 if str(values[xname].attrs.get("units", "m")).startswith("degrees") else 1e-3
     with mark.hold_sync():
-        mark.x = values[xname].values / 1e3
-        mark.y = values[yname].values / 1e3
+        mark.x = values[xname].values * scale
+        mark.y = values[yname].values * scale
         mark.color = values.transpose(yname, xname).values
 
 

@@ -406,8 +406,7 @@ class Iteration:
         for event, res in results.items():
             job = self.record["tasks"]["misfit_and_gradient"]["jobs"][event]
             grads = store.read_netcdf(self.paths.job(self.problem, self.number, job["folder"]) / "gradient.nc")
-            source_xy = self.p.domain.position(self.p.events.get(event))
-            taper = pmap.cutout(source_xy, receivers.locations)
+            taper = pmap.cutout(disc.event_location(self.p, event), disc.receiver_locations(receivers))
             arrays = {k: grads[k].values for k in grads.data_vars}
             g += pmap.gradient(arrays, taper)
             g_uncut += pmap.gradient(arrays)
@@ -584,11 +583,11 @@ class Iteration:
 
         pmap = self.parameter_map()
         mesh, ones = pmap.prior.mesh, np.ones(pmap.shape)
-        locations = list(disc.receivers_for(self.p).locations)
+        locations = disc.receiver_locations(disc.receivers_for(self.p))
         src = self.config.mapping.source_cutout_radius_in_meters
         rec = self.config.mapping.receiver_cutout_radius_in_meters
         receivers = cutout_taper(mesh, locations, rec) if rec and locations else ones
-        return {event: (cutout_taper(mesh, [self.p.domain.position(self.p.events.get(event))], src) if src else ones,
+        return {event: (cutout_taper(mesh, [disc.event_location(self.p, event)], src) if src else ones,
                         receivers) for event in self.config.events}
 
     def _cutout_message(self) -> str:

@@ -44,18 +44,19 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     d = disc.discretisation(p, sim_cfg)
     model_path = paths.iteration_file(spec["problem"], spec["model_iteration"], spec["model"])
     model = disc.model_from_dataset(d.mesh, store.read_netcdf(model_path))
-    source, source_xy = disc.source_for(p, spec["event"], d.physics, sim_cfg)
+    source, source_location = disc.source_for(p, spec["event"], d.physics, sim_cfg)
     receivers = disc.receivers_for(p)
     keep_forward = bool(spec["gradient"])
     interval = sim_cfg.sampling_interval(d.dt)
     if keep_forward and interval > 1:
         keep_forward = engine.StoragePolicy(mode="decimated", sampling_interval=interval)
-    sim = engine.simulate(d.mesh, model, [source], receivers, end_time=sim_cfg.end_time_in_seconds, physics=d.physics,
+    sim = engine.simulate(d.mesh, model, [source], receivers, end_time=disc.record_length(sim_cfg), physics=d.physics,
                           dt=d.dt, precision=sim_cfg.precision, keep_forward=keep_forward, sponge_width=d.sponge_width)
     _injected_failure(job_dir, spec)
-    origin = UTCDateTime(p.events.get(spec["event"]).origin_time)
-    observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms, origin)
-    windows = disc.windows_for(misfit_cfg, source_xy, receivers, sim_cfg.end_time_in_seconds)
+    time_zero = disc.engine_time_zero(sim_cfg, UTCDateTime(p.events.get(spec["event"]).origin_time))
+    observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms,
+                                     time_zero)
+    windows = disc.windows_for(misfit_cfg, source_location, receivers, sim_cfg)
     # The trial misfit measures on the same set as the current model: windows skipped
     # there (cycle skips, say) are left out here too, so ared compares like with like.
     for receiver in spec.get("exclude_receivers", []):

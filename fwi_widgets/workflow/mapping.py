@@ -57,14 +57,16 @@ class ParameterMap:
             out[i * self.size:(i + 1) * self.size] += g.ravel()
         return out
 
-    def cutout(self, source_xy, receivers_xy) -> np.ndarray:
-        """Per-point taper: 0 within the cutout radii of the source and the receivers, 1 far away."""
+    def cutout(self, source, receivers) -> np.ndarray:
+        """Per-point taper: 0 within the cutout radii of the source and the receivers, 1 far
+        away. Locations as the engine takes them (``discretisation.event_location``): (x, z)
+        in 2D, ``engine.Geographic`` on a chunk (distances through the Earth)."""
         from engine.cutouts import cutout_taper
 
         mesh = self.prior.mesh
         taper = np.ones(self.shape)
         if self.mapping.source_cutout_radius_in_meters:
-            taper *= cutout_taper(mesh, [source_xy], self.mapping.source_cutout_radius_in_meters)
-        if self.mapping.receiver_cutout_radius_in_meters and len(receivers_xy):
-            taper *= cutout_taper(mesh, list(receivers_xy), self.mapping.receiver_cutout_radius_in_meters)
+            taper *= cutout_taper(mesh, [source], self.mapping.source_cutout_radius_in_meters)
+        if self.mapping.receiver_cutout_radius_in_meters and len(receivers):
+            taper *= cutout_taper(mesh, list(receivers), self.mapping.receiver_cutout_radius_in_meters)
         return taper
