@@ -23,7 +23,7 @@ run: $(STAMP)
 # The browser tests drive Debian's chromium (Playwright cannot download its own offline).
 test: $(STAMP)
 	bash .ci/browser-setup.sh $(VENV)
-	$(PY) -m pytest -q tests
+	bash tests/run_all.sh $(PY)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_forward.py

@@ -212,10 +212,35 @@ def model_maps(project, problem: str, iteration: int, parameter: str = "VS", poi
         values = project.model_dataset(true_model)
         if isinstance(values, dict):
             true = xr.full_like(out["current"], float(values[parameter]))
-        elif parameter in values and not is_chunk(mesh):
+        elif is_chunk(mesh):
+            true = _true_slice(project.model_configuration(true_model), values, parameter, out["prior"])
+        elif parameter in values:
             true = values[parameter].interp({d: out[d] for d in out["current"].dims})
     out["true"] = true.transpose(*out["current"].dims)
     return out
+
+
+#: A relative grid's variable that perturbs a transversely isotropic parameter (VP moves VPV and VPH alike).
+_ISOTROPIC_OF = {"VPV": "VP", "VPH": "VP", "VSV": "VS", "VSH": "VS"}
+
+
+def _true_slice(config, grid: xr.Dataset, parameter: str, prior: xr.DataArray) -> xr.DataArray:
+    """The true model on a depth slice of a chunk: the prior's slice scaled by a relative
+    grid (``kind="relative"``, geographic latitudes) or the grid's values (absolute);
+    NaN where the grid has neither the parameter nor the isotropic one it follows."""
+    from engine.geographic import geocentric_to_geographic_latitude
+
+    name = parameter if parameter in grid else _ISOTROPIC_OF.get(parameter)
+    if name not in grid:
+        return xr.full_like(prior, np.nan)
+    latitude = geocentric_to_geographic_latitude(prior["latitude"].values)
+    values = grid[name].interp(depth=float(prior["depth"]), latitude=xr.DataArray(latitude, dims="latitude"),
+                               longitude=xr.DataArray(prior["longitude"].values, dims="longitude"))
+    values = values.drop_vars([c for c in values.coords if c not in values.dims]).assign_coords(
+        latitude=prior["latitude"].values, longitude=prior["longitude"].values)
+    if getattr(config, "kind", "absolute") == "relative":
+        return prior * (1.0 + values.fillna(0.0))
+    return values.where(np.isfinite(values), prior)
 
 
 # --- gradients ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Recipe (deterministic, seeded), the problem of the continental-scale FWI tutoria
   plus relative perturbations in the upper mantle (:data:`TRUE_ANOMALIES`: a fast craton
   in the north-east, slow Pannonian basin, Aegean and western Mediterranean, a few per
   cent, with VP following at half the relative VS change, and a radial-anisotropy
-  contrast in which VSH and VSV differ), stored as the grid model ``true_anomalies``
+  contrast in which VSH and VSV differ), stored as the relative grid model ``true_model``
   on (depth, latitude, longitude);
 * observed data: the engine's displacement (Z, N, E) in the true Earth on a finer mesh
   than the inversion's (no inverse crime), plus band-limited noise, stored as MiniSEED per
@@ -59,7 +59,7 @@ MIN_PERIOD, MAX_PERIOD = 70.0, 120.0
 SIMULATION = "initial_model_70_120_seconds"
 TRUE_SIMULATION = "true_model_70_120_seconds"
 MISFIT = "tf_phase_misfit_70_120_seconds"
-TRUE_MODEL = "true_anomalies"
+TRUE_MODEL = "true_model"  # relative perturbations of the background (its kind says so)
 
 #: (latitude, longitude, lateral radius km, top km, bottom km, dln VSV, dln VSH, what it stands for).
 #: Relative perturbations of the background, Gaussian laterally (radius = 1 sigma along

@@ -99,16 +99,17 @@ class _Notebook:
         state = None if inverse_problem_configuration is None else self._viz.state(inverse_problem_configuration)
         return domain_map(self._viz.project, state=state, selection=self._viz.selection, tiles=tiles)
 
-    def model(self, inverse_problem_configuration: str, parameter: str = "VS", true_model: str | None = "true_model",
-              points: int = 120):
-        """The newest iteration's model, the true model, the update and a profile.
+    def model(self, inverse_problem_configuration: str, parameter: str | None = None,
+              true_model: str | None = "true_model", points: int = 120):
+        """The newest iteration's model, the true model, the update and a profile (depth
+        slices with a depth slider on a 3D chunk).
 
         Parameters
         ----------
         inverse_problem_configuration : str
             Name of a registered inverse problem.
-        parameter : str
-            Upper-case model parameter ("VS").
+        parameter : str or None
+            Upper-case model parameter (default "VS"; "VSV" on a chunk).
         true_model : str or None
             A registered grid model to compare with (skipped when not registered).
         points : int

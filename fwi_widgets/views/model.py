@@ -101,10 +101,14 @@ class ModelView(widgets.VBox):
         What is drawn (from :func:`fwi_widgets.plotdata.model_maps`).
     """
 
-    def __init__(self, state: InversionState, parameter: str = "VS", true_model: str | None = "true_model",
+    def __init__(self, state: InversionState, parameter: str | None = None, true_model: str | None = "true_model",
                  points: int = 120, **kwargs):
         if not isinstance(state, InversionState):
             raise TypeError(f"The 'state' parameter must be an InversionState, but {state!r} was given.")
+        mesh = plotdata.prior_mesh(state.project, state.problem)
+        chunk = plotdata.is_chunk(mesh)
+        if parameter is None:  # the workshop's VS; on a chunk the vertically polarised shear speed
+            parameter = "VSV" if chunk else "VS"
         self.state, self.parameter, self.true_model, self.points = state, parameter, true_model, points
         self.maps: xr.Dataset | None = None
         self.scales = {"model": bq.ColorScale(scheme="RdYlBu"), "update": bq.ColorScale(scheme="RdBu", mid=0.0)}
@@ -135,8 +139,22 @@ class ModelView(widgets.VBox):
                                                   layout=widgets.Layout(width="500px"))
         self.title = widgets.HTML()
         self.profile_slider.observe(self._draw_profile, names="value")
+        # A chunk is drawn as depth slices (longitude, latitude in degrees), with a depth slider.
+        self.depth_slider = None
+        controls = []
+        if chunk:
+            top, bottom = plotdata.depth_range_km(mesh)
+            self.depth_slider = widgets.IntSlider(value=int(min(max(plotdata.DEFAULT_DEPTH_IN_METERS / 1e3, top), bottom)),
+                                                  min=int(np.ceil(top)), max=int(bottom), step=10,
+                                                  description="depth (km)", continuous_update=False)
+            self.depth_slider.observe(self._draw, names="value")
+            controls.append(self.depth_slider)
+            self.profile_slider.description = "profile latitude (degrees)"
+            self.profile_figure.axes[0].label = "longitude (degrees)"
+            for figure in figures.values():
+                figure.axes[0].label, figure.axes[1].label = "longitude (degrees)", "latitude (degrees)"
         super().__init__(children=[
-            self.title,
+            self.title, *controls,
             widgets.GridBox([figures[k] for k in ("current", "true", "update", "true_update")],
                             layout=widgets.Layout(grid_template_columns="repeat(2, 430px)")),
             self.profile_slider, self.profile_figure,
@@ -144,6 +162,11 @@ class ModelView(widgets.VBox):
         self.add_class("model-view")
         state.observe(self._draw, names="current_iteration")
         self._draw()
+
+    @property
+    def _axis_scale(self) -> float:
+        """Map axis units per coordinate unit: km per m in 2D, degrees per degree on a chunk."""
+        return 1.0 if self.depth_slider is not None else 1e-3
 
     def _draw(self, change=None) -> None:
         number = self.state.current_iteration
@@ -154,11 +177,13 @@ class ModelView(widgets.VBox):
                 set_heatmap(self.marks[key], None)
             self._draw_profile()
             return
+        depth = None if self.depth_slider is None else 1e3 * float(self.depth_slider.value)
         maps = plotdata.model_maps(self.state.project, self.state.problem, number, parameter=self.parameter,
-                                   points=self.points, true_model=self.true_model)
+                                   points=self.points, true_model=self.true_model, depth_in_meters=depth)
         maps["true_update"] = maps["true"] - maps["prior"]
         self.maps = maps
-        self.title.value = f"<b>Model of iteration #{number}</b>"
+        where = "" if depth is None else f", {depth / 1e3:g} km deep"
+        self.title.value = f"<b>Model of iteration #{number}{where}</b>"
         absolute = np.concatenate([maps[k].values.ravel() for k in ("current", "true")])
         absolute = absolute[np.isfinite(absolute)]
         lo, hi = float(absolute.min()), float(absolute.max())
@@ -169,7 +194,8 @@ class ModelView(widgets.VBox):
         _symmetric(self.scales["update"], maps["update"].values, maps["true_update"].values)
         for key in ("current", "true", "update", "true_update"):
             set_heatmap(self.marks[key], maps[key])
-        y = maps["y"].values / 1e3
+        _, yname = maps["current"].dims
+        y = maps[yname].values * self._axis_scale
         with self.profile_slider.hold_sync():
             self.profile_slider.min, self.profile_slider.max = float(y.min()), float(y.max())
             self.profile_slider.step = float(y[1] - y[0])
@@ -181,12 +207,13 @@ class ModelView(widgets.VBox):
                 self.marks["profile"].x, self.marks["profile"].y = np.array([]), np.empty((0, 0))
             self.marks["profile_line"].x, self.marks["profile_line"].y = np.array([]), np.array([])
             return
-        row = self.maps.sel(y=self.profile_slider.value * 1e3, method="nearest")
-        x = row["x"].values / 1e3
+        xname, yname = self.maps["current"].dims
+        row = self.maps.sel({yname: self.profile_slider.value / self._axis_scale}, method="nearest")
+        x = row[xname].values * self._axis_scale
         with self.marks["profile"].hold_sync():
             self.marks["profile"].x = x
             self.marks["profile"].y = np.stack([row[k].values for k in _PROFILE_COLOURS])
-        y = float(row["y"]) / 1e3
+        y = float(row[yname]) * self._axis_scale
         with self.marks["profile_line"].hold_sync():
             self.marks["profile_line"].x = np.array([x[0], x[-1]])
             self.marks["profile_line"].y = np.array([y, y])

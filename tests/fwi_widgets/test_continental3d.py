@@ -148,4 +148,14 @@ def test_seed_part4_runs_as_written(template, tmp_path, monkeypatch, caplog):
     assert np.isfinite(gradients.values.values).mean() > 0.5 and np.nanmax(np.abs(gradients.values.values)) > 0
     gradients.depth_slider.value = 200
     assert float(gradients.values["depth"]) == 200e3
+    # The model view: depth slices of the updated model beside the hidden true Earth.
+    view = p.viz.nb.model(inverse_problem_configuration="inv_70_120_seconds")
+    assert view.parameter == "VSV" and view.maps["current"].dims == ("longitude", "latitude")
+    true_update = (view.maps["true"] - view.maps["prior"]) / view.maps["prior"]
+    craton = true_update.sel(longitude=30.0, latitude=55.8, method="nearest")
+    # The craton's +4 % tapered in depth (sin^2 between 60 and 300 km: a quarter at 100 km).
+    assert float(craton) == pytest.approx(0.04 * np.sin(np.pi * 40.0 / 240.0) ** 2, abs=0.002)
+    assert np.nanmax(np.abs(view.maps["update"].values)) > 0  # the accepted update shows
+    view.depth_slider.value = 400
+    assert np.nanmax(np.abs(((view.maps["true"] - view.maps["prior"]) / view.maps["prior"]).values)) < 1e-12
     p.close()
