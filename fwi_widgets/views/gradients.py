@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import bqplot as bq
 import ipywidgets as widgets
-import numpy as np
 import xarray as xr
 
 from .. import plotdata
 from ..state import InversionState
-from .model import _symmetric, heatmap, set_heatmap
+from .model import _symmetric, depth_slider, geographic_axes, heatmap, set_heatmap
 
 __all__ = ["GradientsView", "SUM"]
 
@@ -78,13 +77,10 @@ class GradientsView(widgets.VBox):
         self.depth_slider = None
         mesh = plotdata.prior_mesh(state.project, state.problem)
         if plotdata.is_chunk(mesh):
-            top, bottom = plotdata.depth_range_km(mesh)
-            self.depth_slider = widgets.IntSlider(value=int(min(max(plotdata.DEFAULT_DEPTH_IN_METERS / 1e3, top), bottom)),
-                                                  min=int(np.ceil(top)), max=int(bottom), step=10,
-                                                  description="depth (km)", continuous_update=False)
+            self.depth_slider = depth_slider(mesh)
             self.depth_slider.observe(self._draw, names="value")
             controls.append(self.depth_slider)
-            self.figure.axes[0].label, self.figure.axes[1].label = "longitude (degrees)", "latitude (degrees)"
+            geographic_axes(self.figure)
         self.event_dropdown.observe(self._draw, names="value")
         self.kind_buttons.observe(self._draw, names="value")
         self.parameter_dropdown.observe(self._new_parameter, names="value")

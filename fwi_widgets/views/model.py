@@ -68,6 +68,20 @@ def set_heatmap(mark: bq.HeatMap, values: xr.DataArray | None) -> None:
         mark.color = values.transpose(yname, xname).values
 
 
+def depth_slider(mesh) -> widgets.IntSlider:
+    """The depth (km) of a chunk's map slices: from its top to its bottom in 10 km steps,
+    starting at :data:`fwi_widgets.plotdata.DEFAULT_DEPTH_IN_METERS`."""
+    top, bottom = plotdata.depth_range_km(mesh)
+    start = int(min(max(plotdata.DEFAULT_DEPTH_IN_METERS / 1e3, top), bottom))
+    return widgets.IntSlider(value=start, min=int(np.ceil(top)), max=int(bottom), step=10, description="depth (km)",
+                             continuous_update=False)
+
+
+def geographic_axes(figure: bq.Figure) -> None:
+    """Label a map figure's axes for a chunk's slices (degrees, not km)."""
+    figure.axes[0].label, figure.axes[1].label = "longitude (degrees)", "latitude (degrees)"
+
+
 def _symmetric(scale: bq.ColorScale, *arrays: np.ndarray) -> None:
     peak = max((float(np.nanmax(np.abs(a))) for a in arrays if np.isfinite(a).any()), default=0.0)
     peak = peak if peak > 0 else 1.0
@@ -143,16 +157,13 @@ class ModelView(widgets.VBox):
         self.depth_slider = None
         controls = []
         if chunk:
-            top, bottom = plotdata.depth_range_km(mesh)
-            self.depth_slider = widgets.IntSlider(value=int(min(max(plotdata.DEFAULT_DEPTH_IN_METERS / 1e3, top), bottom)),
-                                                  min=int(np.ceil(top)), max=int(bottom), step=10,
-                                                  description="depth (km)", continuous_update=False)
+            self.depth_slider = depth_slider(mesh)
             self.depth_slider.observe(self._draw, names="value")
             controls.append(self.depth_slider)
             self.profile_slider.description = "profile latitude (degrees)"
             self.profile_figure.axes[0].label = "longitude (degrees)"
             for figure in figures.values():
-                figure.axes[0].label, figure.axes[1].label = "longitude (degrees)", "latitude (degrees)"
+                geographic_axes(figure)
         super().__init__(children=[
             self.title, *controls,
             widgets.GridBox([figures[k] for k in ("current", "true", "update", "true_update")],
