@@ -160,12 +160,9 @@ def discretisation(project, sim: SimulationConfiguration) -> Discretisation:
 
 
 def _volume_model(project, name: str) -> tuple[str, xr.Dataset]:
-    """(kind, dataset) of a registered grid model used as a volume model: "relative"
-    when the grid holds perturbations (its ``kind`` is "relative"), else "absolute"."""
-    config = project.model_configuration(name)
-    dataset = project.model_dataset(name)
-    kind = getattr(config, "kind", None) or dataset.attrs.get("kind", "absolute")
-    return kind, dataset
+    """(kind, dataset) of a registered grid model used as a volume model: its
+    ``GridModel.kind``, "relative" (perturbations) or "absolute" (values)."""
+    return project.model_configuration(name).kind, project.model_dataset(name)
 
 
 def _min_velocity(values) -> float:
