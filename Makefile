@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run   - opens the workshop notebook in JupyterLab (creates .venv on first use)
+#   make run   - opens the start page (both tutorials, the dashboards) in JupyterLab (creates .venv on first use)
 #   make test  - creates .venv, installs what the tests need (chromium too), runs every test
 PYTHON ?= python3
 VENV   := .venv
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 run: $(STAMP)
-	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab $(ROOT_FLAG) workshop_inversion.ipynb
+	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab $(ROOT_FLAG) start_here.ipynb
 
 # The browser tests drive Debian's chromium (Playwright cannot download its own offline).
 test: $(STAMP)

@@ -10,7 +10,7 @@ Pure numerics: imports numpy, numba, scipy and xarray only (never traitlets or w
 >>> sim.seismograms.dims
 ('receiver', 'component', 'time')
 """
-from . import cutouts, earth, linearised, mesh, misfit, optimize, physics, sampling, smoothing, stf, storage_buffers
+from . import cutouts, earth, linearised, mesh, misfit, optimize, physics, sampling, signal, smoothing, stf, storage_buffers
 from .adjoint import StoragePolicy, gradient, volumetric_kernel
 from .geographic import Geographic
 from .gll import gll
@@ -19,4 +19,4 @@ from .receivers import Receivers
 from .solver import Simulation, simulate
 from .sources import Source
 
-__all__ = ["cutouts", "earth", "linearised", "mesh", "sampling", "misfit", "optimize", "physics", "smoothing", "stf", "storage_buffers", "gll", "Geographic", "gradient", "volumetric_kernel", "StoragePolicy", "Model", "Receivers", "Source", "Simulation", "simulate"]
+__all__ = ["cutouts", "earth", "linearised", "mesh", "sampling", "signal", "misfit", "optimize", "physics", "smoothing", "stf", "storage_buffers", "gll", "Geographic", "gradient", "volumetric_kernel", "StoragePolicy", "Model", "Receivers", "Source", "Simulation", "simulate"]

@@ -17,6 +17,7 @@ from .config import (
     WindowPicking,
 )
 from .config import stf as _stf
+from .config.processing import DataSelectionConfiguration, SeismologyProcessingConfiguration
 from .config.domain import SphericalChunkDomain
 from .config.simple_config import simple_config as _simple_config
 from .project import Project
@@ -27,6 +28,10 @@ simple_config = SimpleNamespace(
     source=_simple_config.source, receiver=_simple_config.receiver,
     stf=SimpleNamespace(GaussianRate=_stf.GaussianRate, FilteredHeaviside=_stf.FilteredHeaviside, Ricker=_stf.Ricker),
 )
+
+#: ``sn.processing.seismology.SeismologyProcessingConfiguration``, as in Salvus (Part 3).
+processing = SimpleNamespace(seismology=SimpleNamespace(
+    SeismologyProcessingConfiguration=SeismologyProcessingConfiguration))
 
 #: ``sn.domain.dim2.*`` (2D) and ``sn.domain.dim3.*`` (3D), as in Salvus.
 domain = SimpleNamespace(
@@ -39,5 +44,5 @@ __all__ = [
     "MapViewDomain", "Mapping", "MisfitConfiguration", "ModelDependentSmoothing", "SimulationConfiguration",
     "SiteConfig", "Station", "TrustRegion", "WindowPicking", "Project", "SphericalChunkDomain", "domain",
     "simple_config", "AbsorbingBoundaryParameters", "EventConfiguration", "ModelConfiguration",
-    "WaveformSimulationConfiguration",
+    "WaveformSimulationConfiguration", "processing", "DataSelectionConfiguration",
 ]

@@ -10,6 +10,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+# continental_inversion.ipynb runs in tests/fwi_widgets/test_continental3d.py, on the example
+# those tests build once.
 @pytest.mark.parametrize("name", ["engine_demo.ipynb", "workshop_inversion.ipynb"])
 def test_notebook_runs(name, tmp_path, monkeypatch):
     # The kernel inherits these: a small workshop in a temporary folder, in-process jobs.
@@ -28,3 +30,15 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         for view in ("inversion", "domain", "model", "gradients", "waveforms"):
             cell = next(c for c in nb.cells if f"p.viz.nb.{view}(" in c.source)
             assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), (view, cell.outputs)
+
+
+def test_the_start_page_links_both_tutorials_and_the_dashboards():
+    """``make run`` opens notebooks/start_here.ipynb: every link in it is a notebook here."""
+    import re
+
+    page = nbformat.read(NOTEBOOKS / "start_here.ipynb", as_version=4)
+    links = re.findall(r"\]\(([^)]+\.ipynb)\)", "".join(c.source for c in page.cells))
+    assert {"workshop_inversion.ipynb", "continental_inversion.ipynb", "dashboard.ipynb",
+            "dashboard_continental.ipynb"} <= set(links), links
+    assert all((NOTEBOOKS / link).is_file() for link in links), links
+    assert "start_here.ipynb" in (NOTEBOOKS.parent / "Makefile").read_text()

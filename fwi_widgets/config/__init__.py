@@ -4,6 +4,7 @@ from .domain import BoxDomain, MapViewDomain
 from .events import Event, EventCollection, Station, event_name
 from .inverse_problem import InverseProblemConfiguration, Mapping, ModelDependentSmoothing, SiteConfig, TrustRegion
 from .misfit import MisfitConfiguration, WindowPicking
+from .processing import DataSelectionConfiguration, SeismologyProcessingConfiguration, parse_data_name
 from .simple_config import SeismologyReceiver, SeismologySource, simple_config
 from .simulation import (
     AbsorbingBoundaryParameters, ConstantModel, EventConfiguration, GridModel, ModelConfiguration, SimulationConfiguration,
@@ -17,5 +18,5 @@ __all__ = [
     "SiteConfig", "TrustRegion", "MisfitConfiguration", "WindowPicking", "ConstantModel", "GridModel",
     "SimulationConfiguration", "SeismologyReceiver", "SeismologySource", "simple_config", "AbsorbingBoundaryParameters",
     "EventConfiguration", "ModelConfiguration", "WaveformSimulationConfiguration", "FilteredHeaviside", "GaussianRate",
-    "Ricker",
+    "Ricker", "DataSelectionConfiguration", "SeismologyProcessingConfiguration", "parse_data_name",
 ]

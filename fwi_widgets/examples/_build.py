@@ -202,7 +202,8 @@ def events_from_facts(names: list[str], facts_file: Path) -> list:
 
 
 def add_noisy_observed(project: Project, simulate_event: Callable, noise: float, seed: int,
-                       band: tuple[float, float], start_time: Callable | None = None) -> None:
+                       band: tuple[float, float], start_time: Callable | None = None,
+                       data_name: str = "observed") -> None:
     """Store each event's synthetics plus noise as its observed data (MiniSEED), skipping
     events whose data an interrupted build already stored.
 
@@ -212,7 +213,8 @@ def add_noisy_observed(project: Project, simulate_event: Callable, noise: float,
     before the first arrival too), drawn from one seeded generator in event order. A
     skipped event's draw is made all the same (every record has the same shape), so a
     finished build equals an uninterrupted one. ``start_time(name)`` is the absolute
-    time of the traces' first sample (default: the event's origin time).
+    time of the traces' first sample (default: the event's origin time). ``data_name``
+    names the data (``p.observed_data(event, data_name)``).
     """
     import numpy as np
     from obspy import UTCDateTime
@@ -223,7 +225,7 @@ def add_noisy_observed(project: Project, simulate_event: Callable, noise: float,
     rng = np.random.default_rng(seed)
     shape, skipped = None, 0
     for name in project.events.list():
-        if intact(project.paths.observed("observed", name)):
+        if intact(project.paths.observed(data_name, name)):
             skipped += 1
             continue
         seismograms = simulate_event(name)
@@ -239,4 +241,4 @@ def add_noisy_observed(project: Project, simulate_event: Callable, noise: float,
         noisy *= noise * np.abs(data).max(axis=-1, keepdims=True) / (noisy.std(axis=-1, keepdims=True) + 1e-300)
         observed = seismograms.copy(data=data + noisy)
         t0 = start_time(name) if start_time is not None else UTCDateTime(project.events.get(name).origin_time)
-        project.add_observed_data(name, engine.solver.seismograms_to_stream(observed, starttime=t0))
+        project.add_observed_data(name, engine.solver.seismograms_to_stream(observed, starttime=t0), data_name=data_name)

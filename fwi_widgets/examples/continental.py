@@ -16,12 +16,18 @@ Recipe (deterministic, seeded), the problem of the continental-scale FWI tutoria
   cent, with VP following at half the relative VS change, and a radial-anisotropy
   contrast in which VSH and VSV differ), stored as the relative grid model ``true_model``
   on (depth, latitude, longitude);
-* observed data: the engine's displacement (Z, N, E) in the true Earth on a finer mesh
-  than the inversion's (no inverse crime), plus band-limited noise, stored as MiniSEED per
-  event beside the StationXML and QuakeML of :meth:`EventCollection.to_obspy`;
+* recordings (``EXTERNAL_DATA:raw_recording``): the engine's displacement (Z, N, E) in
+  the true Earth on a finer mesh than the inversion's (no inverse crime), plus
+  band-limited noise over the whole record, stored as MiniSEED per event; the events
+  and stations as QuakeML and StationXML too (:func:`obspy_files`), for Part 1's cells;
+* Part 3 as a user runs it: the recordings processed by :func:`process` (detrend, taper,
+  the response removed where the StationXML has one, the 70-120 s band-pass) into
+  ``PROCESSED_DATA:processed_70_120_seconds``; windows picked by the built-in picker on
+  them against the prior model's synthetics (band-passed alike), kept as
+  ``windows_70_120_seconds``;
 * ``initial_model_70_120_seconds`` (PREM, no anomalies) and
-  ``tf_phase_misfit_70_120_seconds`` (time-frequency phase misfit, windows around the
-  surface waves), the names the seed's Part 4 uses.
+  ``tf_phase_misfit_70_120_seconds`` (time-frequency phase misfit in the picked windows),
+  the names the seed's Part 4 uses.
 
 ``size="small"`` is the same problem on a coarser mesh, shallower and shorter, with 12
 stations (for tests and CI): the seed's cells run on it as written.
@@ -40,7 +46,7 @@ import xarray as xr
 
 import engine
 
-from ..config import Event, EventCollection, GridModel, MisfitConfiguration, Station, WindowPicking
+from ..config import Event, EventCollection, GridModel, MisfitConfiguration, Station
 from ..config.domain import SphericalChunkDomain
 from ..project import Project
 from ._build import add_grid_model_once, add_noisy_observed, build_example, events_from_facts
@@ -59,6 +65,13 @@ MIN_PERIOD, MAX_PERIOD = 70.0, 120.0
 SIMULATION = "initial_model_70_120_seconds"
 TRUE_SIMULATION = "true_model_70_120_seconds"
 MISFIT = "tf_phase_misfit_70_120_seconds"
+RAW_DATA = "EXTERNAL_DATA:raw_recording"
+PROCESSING = "processed_70_120_seconds"
+DATA_SELECTION = "windows_70_120_seconds"
+#: The built-in picker's settings for this example: surface waves between 3.3 and 4.8 km/s.
+PICKING = {"minimum_period_in_seconds": MIN_PERIOD, "maximum_period_in_seconds": MAX_PERIOD,
+           "min_velocity_in_m_per_s": 3300.0, "max_velocity_in_m_per_s": 4800.0}
+WINDOW_TAPER_WIDTH_IN_SECONDS = 30.0
 TRUE_MODEL = "true_model"  # relative perturbations of the background (its kind says so)
 
 #: (latitude, longitude, lateral radius km, top km, bottom km, dln VSV, dln VSH, what it stands for).
@@ -148,18 +161,68 @@ def simulation_configuration(name: str, size: Size, volume_models=(), elements_p
 
 def _recipe(p: Project, size: Size, noise: float, seed: int) -> None:
     """Everything but the domain; each step keeps what an interrupted run left intact."""
-    p += EventCollection(events=_events(SEED_EVENTS), stations=_stations(DOMAIN, size.n_stations))
+    events, stations = _events(SEED_EVENTS), _stations(DOMAIN, size.n_stations)
+    _write_obspy_files(p, EventCollection(events=events, stations=stations))
+    p += EventCollection(events=events, stations=stations)
     add_grid_model_once(p, GridModel(name=TRUE_MODEL, data=true_anomalies(DOMAIN, size.max_depth_in_meters),
                                      kind="relative"))
     p += simulation_configuration(SIMULATION, size)
     p += simulation_configuration(TRUE_SIMULATION, size, volume_models=[TRUE_MODEL],
                                   elements_per_wavelength=size.true_elements_per_wavelength)
-    p += MisfitConfiguration(
-        name=MISFIT, simulation_configuration=SIMULATION, min_period_in_seconds=MIN_PERIOD,
-        max_period_in_seconds=MAX_PERIOD, misfit_function="tf_phase",
-        windows=WindowPicking(min_velocity_in_m_per_s=3300.0, max_velocity_in_m_per_s=4800.0, padding_in_seconds=120.0),
-    )
     _synthesise_observed(p, size, noise, seed)
+    part3(p)
+
+
+def process(st, inv, receiver, sources):
+    """Part 3's processing of a station's recordings of one event: displacement in the
+    70-120 s band, with the causal Butterworth that ``synthetic_processing="bandpass"``
+    applies to the synthetics (the example's recordings are displacement already; a
+    user's recordings in counts have their response removed here)."""
+    st.detrend("linear")
+    st.detrend("demean")
+    st.taper(max_percentage=0.02, type="hann")
+    if any(ch.response is not None and ch.response.response_stages for net in inv for sta in net for ch in sta):
+        st.remove_response(inventory=inv, output="DISP", water_level=60.0)
+    st.filter("bandpass", freqmin=1.0 / MAX_PERIOD, freqmax=1.0 / MIN_PERIOD, corners=4, zerophase=False)
+    return st
+
+
+def part3(p: Project) -> None:
+    """Part 3 of the tutorial on this example: processing, window picking, the misfit."""
+    from ..config.processing import SeismologyProcessingConfiguration
+
+    p += SeismologyProcessingConfiguration(name=PROCESSING, data_source_name=RAW_DATA, processing_function=process)
+    p.actions.seismology.pick_windows(
+        data_selection_configuration=DATA_SELECTION, observed_data_name=f"PROCESSED_DATA:{PROCESSING}",
+        synthetic_data_name=SIMULATION, events=SEED_EVENTS, receiver_field="displacement",
+        window_taper_width_in_seconds=WINDOW_TAPER_WIDTH_IN_SECONDS, window_picking_function="built-in",
+        window_picking_function_kwargs=PICKING, synthetic_processing="bandpass")
+    p += MisfitConfiguration(
+        name=MISFIT, simulation_configuration=SIMULATION, observed_data=f"PROCESSED_DATA:{PROCESSING}",
+        misfit_function="time_frequency_phase", receiver_field="displacement",
+        data_selection_configuration=DATA_SELECTION, min_period_in_seconds=MIN_PERIOD,
+        max_period_in_seconds=MAX_PERIOD, synthetic_processing="bandpass",
+    )
+
+
+def obspy_files(p: Project) -> tuple[Path, Path]:
+    """(QuakeML, StationXML) of the example's events and stations, as a user's own data
+    would come: Part 1 of the tutorial reads them with obspy and adds each event with
+    ``sn.Event(sources=..., receivers=...)``."""
+    folder = p.paths.root / "obspy"
+    return folder / "events.qml", folder / "stations.xml"
+
+
+def _write_obspy_files(p: Project, collection: EventCollection) -> None:
+    import io
+
+    from ..project import store
+
+    catalog, inventory = collection.to_obspy()
+    for obj, path, fmt in zip((catalog, inventory), obspy_files(p), ("QUAKEML", "STATIONXML")):
+        buffer = io.BytesIO()
+        obj.write(buffer, format=fmt)
+        store.write_bytes(path, buffer.getvalue())
 
 
 def _events(names: list[str]) -> list[Event]:
@@ -244,7 +307,8 @@ def _synthesise_observed(p: Project, size: Size, noise: float, seed: int) -> Non
     def start_time(name):
         return disc.engine_time_zero(sim_cfg, UTCDateTime(p.events.get(name).origin_time))
 
-    add_noisy_observed(p, simulate, noise, seed, (MIN_PERIOD, MAX_PERIOD), start_time=start_time)
+    add_noisy_observed(p, simulate, noise, seed, (MIN_PERIOD, MAX_PERIOD), start_time=start_time,
+                       data_name=RAW_DATA)
 
 
 def true_model(p: Project, mesh=None) -> engine.Model:

@@ -36,8 +36,23 @@ class ProjectPaths:
     def grid_model(self, name: str) -> Path:
         return self.root / "models" / f"{name}.nc"
 
+    def data_folder(self, data_name: str) -> Path:
+        """``data/<name>`` for external data (``EXTERNAL_DATA:<name>`` or plain ``<name>``),
+        ``data/PROCESSED_DATA:<name>`` and ``data/SYNTHETIC_DATA:<simulation>`` for the others."""
+        from ..config.processing import EXTERNAL, parse_data_name
+
+        kind, name = parse_data_name(data_name)
+        return self.root / "data" / (name if kind == EXTERNAL else f"{kind}:{name}")
+
     def observed(self, data_name: str, event: str) -> Path:
-        return self.root / "data" / data_name / f"{event}.mseed"
+        return self.data_folder(data_name) / f"{event}.mseed"
+
+    def inventory(self, data_name: str, event: str) -> Path:
+        """The StationXML (with responses) that came with an event's data, if any."""
+        return self.data_folder(data_name) / f"{event}.xml"
+
+    def synthetics(self, simulation: str, event: str) -> Path:
+        return self.data_folder(f"SYNTHETIC_DATA:{simulation}") / f"{event}.nc"
 
     def inversion(self, problem: str) -> Path:
         return self.root / "inversions" / problem

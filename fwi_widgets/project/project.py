@@ -16,8 +16,9 @@ import threading
 
 
 from ..config import (
-    BoxDomain, ConstantModel, EventCollection, GridModel, InverseProblemConfiguration, MapViewDomain,
-    MisfitConfiguration, SimulationConfiguration, configuration_from_dict,
+    BoxDomain, ConstantModel, DataSelectionConfiguration, EventCollection, GridModel, InverseProblemConfiguration,
+    MapViewDomain, MisfitConfiguration, SeismologyProcessingConfiguration, SimulationConfiguration,
+    configuration_from_dict,
 )
 from ..config.domain import SphericalChunkDomain
 from ..config.events import Event, Station
@@ -43,6 +44,19 @@ def _intact(path) -> bool:
     except (FileNotFoundError, store.CorruptFileError):
         return False
     return True
+
+
+def _comparable(record: dict) -> dict:
+    """An event or station record with its origin time as an instant: QuakeML writes
+    "18:07:48.000000Z" where a fact sheet says "18:07:48.000Z", the same time."""
+    if isinstance(record, dict) and isinstance(record.get("origin_time"), str):
+        from obspy import UTCDateTime
+
+        try:
+            return {**record, "origin_time": UTCDateTime(record["origin_time"]).ns}
+        except (TypeError, ValueError):
+            return record
+    return record
 
 
 def example_call(root, build: dict) -> str:
@@ -273,10 +287,18 @@ class Project:
             elif isinstance(configuration, InverseProblemConfiguration):
                 self._check_inverse_problem(configuration)
                 self._write_configuration("inverse_problem", configuration, overwrite)
+            elif isinstance(configuration, SeismologyProcessingConfiguration):
+                from ..workflow.processing import add_processing
+
+                add_processing(self, configuration, overwrite=overwrite)
+            elif isinstance(configuration, DataSelectionConfiguration):
+                self._check_data_selection(configuration)
+                self._write_configuration("data_selection", configuration, overwrite)
             else:
                 raise TypeError(
                     "Only sn.Event, sn.EventCollection, sn.ConstantModel, sn.GridModel, sn.SimulationConfiguration, "
-                    f"sn.MisfitConfiguration and sn.InverseProblemConfiguration can be added, not {type(configuration).__name__}."
+                    "sn.processing.seismology.SeismologyProcessingConfiguration, sn.MisfitConfiguration and "
+                    f"sn.InverseProblemConfiguration can be added, not {type(configuration).__name__}."
                 )
 
     def _write_configuration(self, kind: str, config, overwrite: bool = False) -> None:
@@ -305,7 +327,8 @@ class Project:
         path = self.paths.configuration(kind, name)
         if not _intact(path):  # missing, or damaged: the item added replaces it (see _damaged_advice)
             return True
-        if store.read_json(path) != json.loads(json.dumps(item.to_dict())):
+        stored, given = store.read_json(path), json.loads(json.dumps(item.to_dict()))
+        if _comparable(stored) != _comparable(given):
             raise ValueError(f"{kind[:-1].capitalize()} {name!r} already exists with different values.")
         return False
 
@@ -374,6 +397,10 @@ class Project:
                                "first added with",
             "observed": f"p.add_observed_data({name!r}, stream, data_name={data_name!r}) with the obspy Stream it was "
                         "first added from",
+            "processing": f"p += sn.processing.seismology.SeismologyProcessingConfiguration(name={name!r}, ...) with "
+                          "the function it was first added with",
+            "data_selection": f"p.actions.seismology.pick_windows(data_selection_configuration={name!r}, ...) after "
+                              f"deleting {path}",
         }[kind]
         yours = f"add it again: {add}; the one added replaces the damaged file."
         try:
@@ -419,6 +446,26 @@ class Project:
     def model_configuration(self, name: str):
         return self._get("models", name, "model")
 
+    def processing_configuration(self, name: str) -> SeismologyProcessingConfiguration:
+        return self._get("processing", name, "processing configuration")
+
+    def data_selection_configuration(self, name: str) -> DataSelectionConfiguration:
+        return self._get("data_selection", name, "data selection configuration")
+
+    def station_inventory(self):
+        """The project's stations as an obspy Inventory (coordinates; no responses)."""
+        return EventCollection(events=[], stations=self.events.stations()).to_obspy()[1]
+
+    @property
+    def actions(self):
+        """``p.actions.seismology.pick_windows(...)`` (Part 3 of the tutorial)."""
+        from types import SimpleNamespace
+
+        from ..workflow import data_selection
+
+        return SimpleNamespace(seismology=SimpleNamespace(
+            pick_windows=lambda **kwargs: data_selection.pick_windows(self, **kwargs)))
+
     def list_configurations(self, kind: str) -> list[str]:
         return self._names(kind)
 
@@ -435,8 +482,13 @@ class Project:
         return list(values) if isinstance(values, dict) else list(values.data_vars)
 
     # --- observed data ------------------------------------------------------------------
-    def add_observed_data(self, event: str, stream, data_name: str = "observed") -> None:
+    def add_observed_data(self, event: str, stream, data_name: str = "observed", inventory=None) -> None:
         """Check observed waveforms (an obspy Stream) of an event and store them as MiniSEED.
+
+        ``data_name`` is ``"<name>"`` or ``"EXTERNAL_DATA:<name>"`` (the same data). With
+        ``inventory`` (an obspy Inventory, e.g. the StationXML with instrument responses
+        the recordings came with), the StationXML is stored beside the traces for
+        processing (``inv`` of the processing function; responses removed there).
 
         The data are refused (``ValueError`` naming the stations, nothing written) where
         they make a measurement impossible: NaN or inf samples, a non-positive sampling
@@ -473,6 +525,16 @@ class Project:
             checked, notes = check_stream(stream, expect)
             for note in notes:
                 logging.getLogger("fwi_widgets").warning(note)
+            if inventory is not None:
+                import io
+
+                from obspy import Inventory
+
+                if not isinstance(inventory, Inventory):
+                    raise TypeError(f"The 'inventory' parameter must be an obspy Inventory, but {inventory!r} was given.")
+                buffer = io.BytesIO()
+                inventory.write(buffer, format="STATIONXML")
+                store.write_bytes(self.paths.inventory(data_name, event), buffer.getvalue())
             store.write_stream(self.paths.observed(data_name, event), checked)
 
     def observed_data(self, event: str, data_name: str = "observed"):
@@ -501,7 +563,9 @@ class Project:
         """(kind, configuration) of every configuration that uses ``kind``/``name``, directly or
         through others: simulations name a model, misfits a simulation, inverse problems a
         simulation (the prior) and a misfit. In the order they must be checked again."""
-        links = {"simulation": (("models", "model"),), "misfit": (("simulation", "simulation_configuration"),),
+        links = {"simulation": (("models", "model"),),
+                 "misfit": (("simulation", "simulation_configuration"),
+                            ("data_selection", "data_selection_configuration")),
                  "inverse_problem": (("simulation", "prior_model"), ("misfit", "misfit_configuration"))}
         stored = {k: [self._get(k, n, k) for n in self._names(k)] for k in links}
         found, frontier = [], [(kind, name)]
@@ -679,12 +743,35 @@ class Project:
 
     def _check_misfit(self, cfg: MisfitConfiguration, replaced: dict | None = None) -> None:
         sim = self._check_lookup("simulation", cfg.simulation_configuration, "simulation configuration", replaced)
+        if cfg.data_selection_configuration is not None:
+            self._check_misfit_windows(cfg, replaced)
         if cfg.min_period_in_seconds < sim.min_period_in_seconds:
             raise ValueError(
                 f"The misfit's period band starts at {cfg.min_period_in_seconds} s, but the mesh of simulation configuration "
                 f"{sim.name!r} resolves periods down to {sim.min_period_in_seconds} s only; use min_period_in_seconds >= "
                 f"{sim.min_period_in_seconds} or a simulation configuration with a finer mesh."
             )
+
+    def _check_data_selection(self, cfg: DataSelectionConfiguration) -> None:
+        known = self.events.list()
+        unknown = [e for e in cfg.windows if e not in known]
+        if unknown:
+            raise ValueError(f"The data selection {cfg.name!r} has windows for unknown event(s) {unknown}; valid names "
+                             f"are {known}.")
+
+    def _check_misfit_windows(self, cfg: MisfitConfiguration, replaced: dict | None) -> None:
+        """A misfit measuring picked windows measures them on the data and synthetics they were picked on."""
+        selection = self._check_lookup("data_selection", cfg.data_selection_configuration,
+                                       "data selection configuration", replaced)
+        for what, mine, theirs in (("observed data", cfg.observed_data, selection.observed_data),
+                                   ("synthetic processing", cfg.synthetic_processing, selection.synthetic_processing),
+                                   ("simulation configuration", cfg.simulation_configuration,
+                                    selection.synthetic_data.partition(":")[2] or selection.synthetic_data)):
+            if mine != theirs:
+                raise ValueError(
+                    f"The windows of data selection {selection.name!r} were picked with {what} {theirs!r}, but the "
+                    f"misfit configuration {cfg.name!r} has {mine!r}; use the same, or pick windows again with these."
+                )
 
     def _check_inverse_problem(self, cfg: InverseProblemConfiguration, replaced: dict | None = None) -> None:
         known = self.events.list()
@@ -729,6 +816,20 @@ class Project:
             if not self.paths.observed(misfit.observed_data, event).exists():
                 raise ValueError(
                     f"Event {event!r} has no observed data {misfit.observed_data!r}; add it with p.add_observed_data(...)."
+                )
+        if misfit.data_selection_configuration is not None:
+            # An event without a window would add nothing to the misfit and the gradient:
+            # refused here, in the cell that names it, never a silent zero.
+            selection = self._check_lookup("data_selection", misfit.data_selection_configuration,
+                                           "data selection configuration", replaced)
+            empty = {e: selection.rejection_reasons(e) for e in cfg.events if selection.n_accepted(e) == 0}
+            if empty:
+                details = "; ".join(f"{e}: " + (", ".join(f"{n} rejected ({why})" for why, n in reasons.items())
+                                                 if reasons else "no window picked") for e, reasons in empty.items())
+                raise ValueError(
+                    f"Event(s) {sorted(empty)} have no accepted window in data selection {selection.name!r} ({details}); "
+                    "leave them out of 'events', or pick windows again with other settings "
+                    "(p.viz.nb.windows(...) shows why each window was rejected)."
                 )
 
     # --- widgets -----------------------------------------------------------------------------

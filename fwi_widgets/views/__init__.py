@@ -193,6 +193,26 @@ class _Notebook:
 
         return WaveformsView(self._viz.state(inverse_problem_configuration))
 
+    def windows(self, data_selection_configuration: str, event: str | None = None):
+        """The windows picked in Part 3: per event, the accepted and rejected windows and
+        why; per station, the processed observed and synthetic Z, N and E with them.
+
+        Parameters
+        ----------
+        data_selection_configuration : str
+            Name given to ``p.actions.seismology.pick_windows``.
+        event : str, optional
+            The event shown first.
+
+        Returns
+        -------
+        WindowsView
+            An ``ipywidgets.VBox``; its ``warnings`` lists the events without a window.
+        """
+        from .windows import WindowsView
+
+        return WindowsView(self._viz.project, data_selection_configuration, event=event)
+
     def dashboard(self, inverse_problem_configuration: str, tiles: bool = False, **inversion_options):
         """All views of an inverse problem in one Tab (inversion, domain, model, gradients, waveforms).
 

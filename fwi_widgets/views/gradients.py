@@ -1,9 +1,9 @@
-"""The gradient view: per-event or summed, raw or preconditioned (bqplot).
+"""The gradient view: per-event or summed, raw or preconditioned, and the cutout mask (bqplot).
 
 Shows the newest iteration whose gradient jobs have finished (iteration n + 1 has no
 gradient until its adjoint runs are done, so the view keeps showing iteration n until
-then). A Dropdown picks the sum or one event, ToggleButtons pick raw or
-preconditioned (a key of :data:`fwi_widgets.plotdata.GRADIENT_KINDS`); the colour
+then). A Dropdown picks the sum or one event, ToggleButtons pick raw, preconditioned
+or the cutout mask (a key of :data:`fwi_widgets.plotdata.GRADIENT_KINDS`); the colour
 scale is diverging and symmetric about zero. Maps are cached per (iteration, event,
 kind): finished jobs never change.
 """

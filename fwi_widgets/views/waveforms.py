@@ -5,7 +5,8 @@ view's own Dropdown is linked to it both ways). Until a station is picked the vi
 shows the first station (of the first event: every event records all of them), so it
 never opens empty; the map highlights only a station the user picked. Traces are those of the newest
 iteration whose gradient job for the chosen event has finished: observed (black),
-synthetic (blue), the measurement window shaded, and the adjoint source below.
+synthetic (blue), the measurement window shaded, and the adjoint source below. Above,
+every component of the station at once (Z, N and E in 3D), each with its own windows.
 """
 from __future__ import annotations
 
@@ -124,11 +125,16 @@ class WaveformsView(widgets.VBox):
         self.marks["adjoint_source"] = bq.Lines(x=empty, y=empty, scales={"x": ax, "y": ay}, colors=[_ADJOINT])
         self.adjoint_figure = _figure([self.marks["adjoint_source"]], "adjoint source", "Adjoint source", height_px=220)
         self.message = widgets.HTML()
+        #: Every component of the station at once (Z, N, E in 3D), small, beside one another.
+        self.component_figures: dict[str, bq.Figure] = {}
+        self.component_marks: dict[str, dict[str, bq.Lines]] = {}
+        self.components_box = widgets.HBox()
+        self.components_box.add_class("waveforms-components")
         self.event_dropdown.observe(self._draw, names="value")
         self.component_dropdown.observe(self._draw_traces, names="value")
         super().__init__(children=[
             widgets.HBox([self.station_dropdown, self.event_dropdown, self.component_dropdown]),
-            self.message, self.trace_figure, self.adjoint_figure,
+            self.message, self.components_box, self.trace_figure, self.adjoint_figure,
         ], **kwargs)
         self.add_class("waveforms-view")
         state.observe(self._draw, names=["selected_station", "current_iteration", "iterations"])
@@ -172,7 +178,41 @@ class WaveformsView(widgets.VBox):
             self.component_dropdown.value = components[0] if components else None
         self._draw_traces()
 
+    def _component_figure(self, component: str) -> bq.Figure:
+        """The small figure of one component (made the first time that component is shown)."""
+        if component not in self.component_figures:
+            scales = {"x": bq.LinearScale(), "y": bq.LinearScale()}
+            empty = np.array([])
+            marks = {
+                "window": bq.Lines(x=np.empty((0, 0)), y=np.empty((0, 0)), scales=scales, fill="inside",
+                                   colors=[_WINDOW], fill_colors=[_WINDOW], fill_opacities=[0.25], stroke_width=0),
+                "observed": bq.Lines(x=empty, y=empty, scales=scales, colors=[_OBSERVED]),
+                "synthetic": bq.Lines(x=empty, y=empty, scales=scales, colors=[_SYNTHETIC]),
+            }
+            self.component_marks[component] = marks
+            self.component_figures[component] = bq.Figure(
+                marks=list(marks.values()), title=component, layout=widgets.Layout(width="280px", height="180px"),
+                axes=[bq.Axis(scale=scales["x"], label="time (s)", num_ticks=4),
+                      bq.Axis(scale=scales["y"], side="left", num_ticks=3, tick_format=".1e")],
+                fig_margin={"top": 30, "bottom": 40, "left": 60, "right": 10})
+        return self.component_figures[component]
+
+    def _draw_components(self) -> None:
+        traces = self.traces
+        components = list(traces.components) if traces is not None else []
+        self.components_box.children = [self._component_figure(c) for c in components]
+        for c, component in enumerate(components):
+            marks = self.component_marks[component]
+            for key in ("observed", "synthetic"):
+                with marks[key].hold_sync():
+                    marks[key].x, marks[key].y = traces.time, getattr(traces, key)[c]
+            peak = float(max(np.abs(traces.observed[c]).max(), np.abs(traces.synthetic[c]).max())) or 1.0
+            x, y = _window_outline(traces.windows_by_component.get(component, traces.windows), -peak, peak)
+            with marks["window"].hold_sync():
+                marks["window"].x, marks["window"].y = x, y
+
     def _draw_traces(self, change=None) -> None:
+        self._draw_components()
         traces, component = self.traces, self.component_dropdown.value
         empty = np.array([])
         if traces is None or component is None:
@@ -194,6 +234,7 @@ class WaveformsView(widgets.VBox):
         self._y_axis(self.adjoint_figure).tick_values = nice_ticks(traces.adjoint_source[c])
         peak = float(max(np.abs(traces.observed[c]).max(), np.abs(traces.synthetic[c]).max()))
         peak = peak if peak > 0 else 1.0
-        x, y = _window_outline(traces.windows, -peak, peak)
+        # Windows picked per component (Part 3's data selection) are drawn on their own component.
+        x, y = _window_outline(traces.windows_by_component.get(component, traces.windows), -peak, peak)
         with self.marks["window"].hold_sync():
             self.marks["window"].x, self.marks["window"].y = x, y

@@ -56,25 +56,38 @@ def simulation_job(project_root: str, spec: dict) -> dict:
     time_zero = disc.engine_time_zero(sim_cfg, UTCDateTime(p.events.get(spec["event"]).origin_time))
     observed = observed_as_dataarray(p.observed_data(spec["event"], misfit_cfg.observed_data), sim.seismograms,
                                      time_zero)
-    windows = disc.windows_for(misfit_cfg, source_location, receivers, sim_cfg)
+    options = dict(misfit_cfg.misfit_options)
+    if misfit_cfg.data_selection_configuration is not None:
+        windows, taper = picked_windows(p, misfit_cfg, spec["event"], sim_cfg)
+        if taper is not None:
+            options.setdefault("taper_fraction", taper)
+    else:
+        windows = disc.windows_for(misfit_cfg, source_location, receivers, sim_cfg)
     # The trial misfit measures on the same set as the current model: windows skipped
     # there (cycle skips, say) are left out here too, so ared compares like with like.
     for receiver in spec.get("exclude_receivers", []):
         if windows is not None:
-            windows.pop(receiver, None)
+            for key in [k for k in windows if k == receiver or (isinstance(k, tuple) and k[0] == receiver)]:
+                windows.pop(key)
+    # The synthetics as the data were processed (the same band-pass), measured there.
+    measured = _processed(sim.seismograms, misfit_cfg, sim.dt)
     # Traces without observed data are not measured (an L2 misfit against zeros would
     # pull the synthetics to zero); they count as skipped, with that reason.
-    windows, n_measurements, left_out = _measured_windows(windows, sim.seismograms, observed.attrs["missing"])
+    windows, n_measurements, left_out = _measured_windows(windows, measured, observed.attrs["missing"])
     misfit = engine.misfit.by_name(misfit_cfg.misfit_function)
-    options = dict(misfit_cfg.misfit_options)
     if misfit_cfg.misfit_function == "tf_phase":
         options.setdefault("min_period", misfit_cfg.min_period_in_seconds)
         options.setdefault("max_period", misfit_cfg.max_period_in_seconds)
     # Skipped measurements (cycle skips, empty windows) are reported in the result and
     # summarised in the iteration log, not as one warning per job.
     warnings.filterwarnings("ignore", category=engine.misfit.MeasurementSkipped)
-    value, adjoint_source = misfit(observed, sim.seismograms, windows=windows, **options)
-    store.write_netcdf(job_dir / "synthetics.nc", sim.seismograms.to_dataset(name="synthetic"))
+    value, adjoint_source = misfit(observed, measured, windows=windows, **options)
+    if misfit_cfg.synthetic_processing == "bandpass":  # d chi / d s = F^T d chi / d (F s)
+        attrs = adjoint_source.attrs
+        adjoint_source = adjoint_source.copy(data=engine.signal.bandpass_transpose(
+            adjoint_source.values, sim.dt, misfit_cfg.min_period_in_seconds, misfit_cfg.max_period_in_seconds))
+        adjoint_source.attrs = attrs
+    store.write_netcdf(job_dir / "synthetics.nc", measured.to_dataset(name="synthetic"))
     result = {
         "job_id": spec["job_id"],
         "event": spec["event"],
@@ -102,6 +115,31 @@ def simulation_job(project_root: str, spec: dict) -> dict:
         log.flush()
         os.fsync(log.fileno())
     return result
+
+
+def picked_windows(p, misfit_cfg, event: str, sim_cfg):
+    """({(receiver, component): [(t0, t1)]} on the engine's time axis, taper fraction) of
+    the windows accepted for ``event`` in the misfit's data selection."""
+    selection = p.data_selection_configuration(misfit_cfg.data_selection_configuration)
+    shift = -float(getattr(sim_cfg, "start_time", 0.0))  # seconds after the origin -> engine time
+    windows = {k: [(t0 + shift, t1 + shift) for t0, t1 in v] for k, v in selection.accepted(event).items()}
+    lengths = [t1 - t0 for v in windows.values() for t0, t1 in v]
+    width = selection.window_taper_width_in_seconds
+    # The misfits taper each window over a fraction of its length; the picked taper
+    # width is that fraction of the shortest window (at most the Hann maximum, 0.5).
+    taper = min(0.5, width / min(lengths)) if width > 0 and lengths else None
+    return windows, taper
+
+
+def _processed(synthetic: xr.DataArray, misfit_cfg, dt: float) -> xr.DataArray:
+    """The synthetics processed as the misfit configuration says (``synthetic_processing``)."""
+    if misfit_cfg.synthetic_processing is None:
+        return synthetic
+    filtered = engine.signal.bandpass(synthetic.values, dt, misfit_cfg.min_period_in_seconds,
+                                      misfit_cfg.max_period_in_seconds)
+    out = synthetic.copy(data=filtered.astype(synthetic.dtype, copy=False))
+    out.attrs = dict(synthetic.attrs)
+    return out
 
 
 def _injected_failure(job_dir, spec: dict) -> None:
@@ -169,14 +207,19 @@ def _measured_windows(windows, synthetic: xr.DataArray, missing: list[tuple[str,
     components = [str(c) for c in synthetic["component"].values]
     t = synthetic["time"].values
     per_receiver = ({r: [(float(t[0]), float(t[-1]))] for r in receivers} if windows is None
-                    else {str(r): list(w) for r, w in windows.items()})
-    n = sum(len(w) for w in per_receiver.values()) * len(components)
+                    else {k if isinstance(k, tuple) else str(k): list(w) for k, w in windows.items()})
+    # Windows per receiver apply to each component; windows per (receiver, component) to one.
+    per_trace = {}
+    for key, ws in per_receiver.items():
+        for trace in ([key] if isinstance(key, tuple) else [(key, c) for c in components]):
+            per_trace.setdefault(trace, []).extend(ws)
+    n = sum(len(w) for w in per_trace.values())
     absent = set(missing)
     left_out = [{"receiver": r, "component": c, "window": list(w), "reason": NO_OBSERVED_TRACE}
-                for r, ws in per_receiver.items() for c in components if (r, c) in absent for w in ws]
+                for (r, c), ws in per_trace.items() if (r, c) in absent for w in ws]
     if not left_out:
         return windows, n, []
-    kept = {(r, c): ws for r, ws in per_receiver.items() for c in components if (r, c) not in absent}
+    kept = {trace: ws for trace, ws in per_trace.items() if trace not in absent}
     return kept, n, left_out
 
 

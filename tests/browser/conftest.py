@@ -9,6 +9,7 @@ their own process group and stopped through that process, never by name.
 from __future__ import annotations
 
 import json
+import contextlib
 import os
 import shutil
 import signal
@@ -99,6 +100,42 @@ def _stop(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def voila_notebook(notebook: Path, env_overrides: dict, tmp_path: Path):
+    """Serve ``notebook`` with Voila (its kernels get ``env_overrides`` and this Python);
+    yields (page URL, log_tail); stops Voila and its kernels' job processes afterwards."""
+    _require("voila")
+    port = _free_port()
+    env = dict(os.environ, **env_overrides)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    log = tmp_path / "voila.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+                                    "--Voila.ip=127.0.0.1"], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log_tail() -> str:
+        return log.read_text(errors="replace")[-4000:]
+
+    try:
+        _wait_until_serving(process, f"http://127.0.0.1:{port}/voila/static/voila.js", "Voila", log_tail)
+        yield f"http://127.0.0.1:{port}/", log_tail
+    finally:
+        _stop(process)
+
+
+def wait_for_render(page, url: str, selectors: list[str], timeout_ms: float, screenshot: Path, log_tail) -> None:
+    """Open ``url`` and wait for the first element of each selector; on failure save a
+    screenshot and fail with the server's log."""
+    page.goto(url, timeout=timeout_ms)
+    try:
+        for selector in selectors:
+            page.locator(selector).first.wait_for(state="visible", timeout=timeout_ms)
+    except Exception as exc:
+        page.screenshot(path=str(screenshot))
+        raise AssertionError(f"{url} did not render: {exc}\n{log_tail()}") from None
 
 
 class VoilaServer:

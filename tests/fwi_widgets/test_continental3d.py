@@ -1,5 +1,6 @@
-"""The continental example in 3D (``sn.examples.continental_3d(size="small")``) and the
-seed's Part 4 cells run on it as written (``seed_part4.CELLS``).
+"""The continental example in 3D (``sn.examples.continental_3d(size="small")``), Part 3
+on it, and the continental notebook: Parts 1-3, then the seed's Part 4 cells as written
+(``seed_part4.CELLS``), run by nbclient on the example.
 
 The small example is the full one's problem (the chunk, the seed's three events with
 their Global CMT tensors, PREM with one crust and the hidden upper-mantle anomalies) on
@@ -7,7 +8,6 @@ a coarser mesh 500 km deep, 900 s long, with 12 stations: its build and one iter
 take about two minutes on two cores.
 """
 import json
-import logging
 import shutil
 from pathlib import Path
 
@@ -87,7 +87,7 @@ def test_true_earth_has_its_anomalies_at_100_km(project):
 def test_observed_data_are_three_components_with_noise_throughout(project):
     """Z, N and E per station; noise before the first arrival (the whole record)."""
     event = continental.SEED_EVENTS[0]
-    stream = project.observed_data(event, "observed")
+    stream = project.observed_data(event, continental.RAW_DATA)
     channels = {tr.stats.channel[-1] for tr in stream}
     assert channels == {"Z", "N", "E"}
     assert len(stream) == 3 * 12
@@ -97,41 +97,93 @@ def test_observed_data_are_three_components_with_noise_throughout(project):
     assert 0.0 < np.abs(early).max() < 0.2 * np.abs(data).max()
 
 
-def _run_cell(cell: str, namespace: dict):
-    """Run a cell as Jupyter would: the value of a final expression is the cell's result."""
-    try:
-        code = compile(cell, "<seed cell>", "eval")
-    except SyntaxError:
-        exec(compile(cell, "<seed cell>", "exec"), namespace)
-        return None
-    return eval(code, namespace)
+def test_part3_processed_data_and_picked_windows(project):
+    """Part 3 on the example: the recordings processed by ``continental.process`` (what is
+    stored is that function's output), windows picked per station and component with a
+    reason for each rejected one, the misfit measuring them on band-passed synthetics,
+    and the windows view with no event left without a window."""
+    from obspy import Stream
+
+    event = continental.SEED_EVENTS[0]
+    raw = project.observed_data(event, continental.RAW_DATA)
+    processed = project.observed_data(event, f"PROCESSED_DATA:{continental.PROCESSING}")
+    station = project.events.stations()[0]
+    again = continental.process(raw.select(station=station.station).copy(), project.station_inventory(), station,
+                                [project.events.get(event)])
+    stored = processed.select(station=station.station)
+    assert isinstance(again, Stream) and len(again) == len(stored) == 3
+    for a, b in zip(sorted(again, key=lambda t: t.id), sorted(stored, key=lambda t: t.id)):
+        np.testing.assert_allclose(b.data, a.data, atol=1e-6 * np.abs(a.data).max())
+    selection = project.data_selection_configuration(continental.DATA_SELECTION)
+    end = continental.SIZES["small"].end_time_in_seconds
+    for name in continental.SEED_EVENTS:
+        windows = selection.windows[name]
+        assert len(windows) == 3 * 12  # every station and component has a window, accepted or rejected
+        assert selection.n_accepted(name) >= 0.4 * len(windows), selection.rejection_reasons(name)
+        assert all(w["reason"] for w in windows if not w["accepted"])
+        assert all(0.0 <= w["start"] < w["end"] <= end + 1e-6 for w in windows)
+        assert all(w["cc"] >= 0.7 for w in windows if w["accepted"])
+    misfit = project.misfit_configuration(continental.MISFIT)
+    assert (misfit.data_selection_configuration, misfit.synthetic_processing, misfit.misfit_function) == (
+        continental.DATA_SELECTION, "bandpass", "tf_phase")
+    view = project.viz.nb.windows(data_selection_configuration=continental.DATA_SELECTION)
+    assert view.warnings == [] and "WARNING" not in view.summary.value
+    assert set(view.figures) == {"Z", "N", "E"}
+    view.station_dropdown.value = view.data.receivers[-1]
+    assert view.table.value.count("<tr>") == 1 + 3
 
 
-def test_seed_part4_runs_as_written(template, tmp_path, monkeypatch, caplog):
-    """The seed's Part 4 cells on the small 3D example: VSH, VSV, VP with VPV and VPH
-    mapped to VP, cutouts 300 / 50 km, smoothing [0.2, 0.5, 0.5], ranks_per_job=4; one
-    iteration completes with the seed's log lines and reduces the misfit; the views the
-    seed calls are widgets, the gradients a depth slice of the chunk."""
-    import ipywidgets
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "continental_inversion.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
-    shutil.copytree(template, tmp_path / "project_dir_central_europe", ignore=shutil.ignore_patterns(".lock"))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SITE_NAME", "inline")
-    caplog.set_level(logging.INFO, logger="fwi_widgets")
-    namespace: dict = {}
-    results = [_run_cell(cell, namespace) for cell in CELLS]
-    p = namespace["p"]
-    log = caplog.text
-    for line in ("Adding new iteration #0.", "Launched adjoint simulations for 3 events",
+
+@pytest.fixture(scope="module")
+def notebook_run(template, tmp_path_factory):
+    """The continental notebook (Parts 1-3, then the seed's Part 4 cells) run by nbclient
+    on a copy of the small example, in-process jobs; (notebook, its folder)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = tmp_path_factory.mktemp("continental_notebook")
+    shutil.copytree(template, folder / "project_dir_central_europe", ignore=shutil.ignore_patterns(".lock"))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    with pytest.MonkeyPatch.context() as mp:  # the kernel inherits these
+        mp.setenv("CONTINENTAL_SIZE", "small")
+        mp.setenv("SITE_NAME", "inline")
+        mp.setenv("MPLBACKEND", "Agg")
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    return nb, folder
+
+
+def test_notebook_parts_1_to_4_run_with_the_seed_cells_as_written(notebook_run):
+    """Parts 1-3 run on the example (changing nothing: they are the cells it was built
+    with), then the seed's Part 4 cells, verbatim, with the seed's log lines; every view
+    the notebook calls is a widget."""
+    nb, _ = notebook_run
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    start = sources.index(CELLS[0])
+    assert sources[start:start + len(CELLS)] == CELLS
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    for line in ("3 events, 12 stations", "Adding new iteration #0.", "Launched adjoint simulations for 3 events",
                  "Iteration 0: Number of events: 3", "old misfit control group", "new misfit control group",
-                 "out of 3 event(s) improved the misfit", "Model update accepted.", "Adding new iteration #1."):
-        assert line in log, line
+                 "out of 3 event(s) improved the misfit", "Model update accepted.", "Adding new iteration #1.",
+                 "iteration 1: VSV correlation at 100 km"):
+        assert line in outputs, line
+    for view in ("domain", "windows", "inversion", "gradients", "model"):
+        cell = next(c for c in nb.cells if f"p.viz.nb.{view}(" in c.source)
+        assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), (view, cell.outputs)
+
+
+def test_seed_part4_iteration_reduces_the_misfit_within_the_trust_region(notebook_run):
+    """The iteration the seed's cells ran: VSH, VSV, VP with VPV and VPH mapped to VP,
+    cutouts 300 / 50 km, smoothing [0.2, 0.5, 0.5]; accepted, the misfit reduced, the
+    update at most the trust region's 2 %."""
+    _, folder = notebook_run
+    p = sn.Project(path=folder / "project_dir_central_europe")
     record = p.inversions.get_iteration("inv_70_120_seconds", 0).record
     chi0, chi1 = record["results"]["chi"], record["results"]["trials"][-1]["chi"]
     print(f"3D Part 4, one iteration: chi {chi0:.2f} -> {chi1:.2f} ({chi1 / chi0 - 1:+.0%})")
-    assert chi1 < 0.85 * chi0  # measured -43 %
-    # The update: every inverted parameter moves, at most by the trust region's 2 %, and
-    # VPV and VPH follow VP alike.
+    assert chi1 < 0.85 * chi0  # measured -22 % (in the picked windows; -43 % in the rule windows before Part 3)
     prior = p.inversions.get_iteration("inv_70_120_seconds", 0).model()
     model = p.inversions.get_iteration("inv_70_120_seconds", 1).model()
     change = {k: model[k] / prior[k] - 1.0 for k in ("vsh", "vsv", "vpv", "vph", "eta", "rho")}
@@ -139,10 +191,10 @@ def test_seed_part4_runs_as_written(template, tmp_path, monkeypatch, caplog):
         assert 1e-4 < np.abs(change[k]).max() <= 0.02 + 1e-9, k
     np.testing.assert_allclose(change["vpv"], change["vph"], atol=1e-12)
     assert np.abs(change["eta"]).max() == 0.0 and np.abs(change["rho"]).max() == 0.0
-    # The seed's views: inversion (three times) and the gradients as the seed calls them.
-    widgets = [r for r in results if isinstance(r, ipywidgets.Widget)]
-    assert len(widgets) == 4 and sum(1 for cell in CELLS if cell.startswith("p.viz.nb.")) == 4
-    gradients = widgets[-1]
+    # The seed's gradients view, as the seed calls it: a depth slice of the chunk.
+    gradients = p.viz.nb.gradients(simulation_configuration="initial_model_70_120_seconds",
+                                   misfit_configuration="tf_phase_misfit_70_120_seconds",
+                                   events=continental.SEED_EVENTS)
     assert gradients.depth_slider is not None and gradients.depth_slider.value == 100
     assert gradients.values.dims == ("longitude", "latitude")
     assert np.isfinite(gradients.values.values).mean() > 0.5 and np.nanmax(np.abs(gradients.values.values)) > 0
@@ -158,4 +210,23 @@ def test_seed_part4_runs_as_written(template, tmp_path, monkeypatch, caplog):
     assert np.nanmax(np.abs(view.maps["update"].values)) > 0  # the accepted update shows
     view.depth_slider.value = 400
     assert np.nanmax(np.abs(((view.maps["true"] - view.maps["prior"]) / view.maps["prior"]).values)) < 1e-12
+    p.close()
+
+
+def test_gradients_view_shows_the_cutout_mask_on_the_chunk(notebook_run):
+    """The mask the raw gradient is multiplied by: 0 at an event's epicentre (300 km
+    source radius) and at a station (50 km), 1 far from both, per event and for the sum."""
+    _, folder = notebook_run
+    p = sn.Project(path=folder / "project_dir_central_europe")
+    view = p.viz.nb.gradients(inverse_problem_configuration="inv_70_120_seconds")
+    view.kind_buttons.value = "cutout"
+    view.depth_slider.value = view.depth_slider.min  # the surface
+    mask = view.values
+    crete = p.events.get(continental.SEED_EVENTS[0])
+    geocentric = float(engine.geographic.geographic_to_geocentric_latitude(crete.latitude))
+    assert float(mask.sel(longitude=crete.longitude, latitude=geocentric, method="nearest")) < 0.05
+    assert np.nanmax(mask.values) == pytest.approx(1.0, abs=1e-9) and np.nanmin(mask.values) >= 0.0
+    view.event_dropdown.value = continental.SEED_EVENTS[1]  # Iceland: Crete's epicentre is far from it and every station
+    one = view.values
+    assert float(one.sel(longitude=crete.longitude, latitude=geocentric, method="nearest")) > 0.95
     p.close()

@@ -90,7 +90,7 @@ def test_gradient_view_switches_between_sum_events_and_preconditioned(iterated):
     smooth = np.array(mark.color)
     assert smooth.shape == total.shape and np.nanmax(np.abs(smooth)) > 0
     assert view.scale.min == -view.scale.max == -np.nanmax(np.abs(smooth))
-    with pytest.raises(ValueError, match="valid names are \\['preconditioned', 'raw'\\]"):
+    with pytest.raises(ValueError, match="valid names are \\['cutout', 'preconditioned', 'raw'\\]"):
         plotdata.gradient_map(iterated, PROBLEM, 0, kind="smoothed")
 
 
