@@ -503,3 +503,48 @@ def window_traces(project, data_selection: str) -> WindowTraces:
         components = tuple(str(c) for c in syn["component"].values)
     return WindowTraces(time=time, receivers=receivers, components=components, observed=observed,
                         synthetic=synthetic, windows={e: list(w) for e, w in selection.windows.items()})
+
+
+def cross_section(project, problem: str, iteration: int, start, end, parameter: str = "VSV",
+                  true_model: str | None = "true_model", n_points: int = 121, n_depths: int = 61) -> xr.Dataset:
+    """The relative update (current / prior - 1) of ``parameter`` and the true model's
+    anomaly (true / prior - 1) on the vertical section of a chunk under the great circle
+    from ``start`` to ``end`` ((latitude, longitude), geocentric degrees).
+
+    Returns a Dataset with ``update`` and ``true`` on dims ("distance", "depth")
+    (distance in km along the surface from ``start``, depth in km), NaN outside the chunk
+    (and ``true`` NaN without a true model).
+    """
+    import engine
+
+    name = _engine_name(parameter)
+    current = project.inversions.get_iteration(problem, iteration).model()
+    prior = _prior(project, problem)
+    mesh = current.mesh
+    if not is_chunk(mesh):
+        raise ValueError("A cross-section along a great circle needs a spherical chunk; this project's mesh is "
+                         f"{mesh.ndim}D Cartesian.")
+    section = engine.sampling.great_circle_section(mesh, {"current": current[name], "prior": prior[name]},
+                                                   tuple(start), tuple(end), n_points=n_points, n_depths=n_depths)
+    distance_km = section["distance"].values * np.pi / 180.0 * engine.earth.EARTH_RADIUS / 1e3
+    coords = {"distance": ("distance", distance_km, {"units": "km"}),
+              "depth": ("depth", section["depth"].values / 1e3, {"units": "km"})}
+    update = (section["current"] / section["prior"] - 1.0).transpose("distance", "depth")
+    out = xr.Dataset({"update": (("distance", "depth"), update.values)}, coords=coords)
+    true = np.full(update.shape, np.nan)
+    if true_model is not None and true_model in project.list_configurations("models"):
+        config = project.model_configuration(true_model)
+        grid = project.model_dataset(true_model)
+        variable = parameter if parameter in grid else _ISOTROPIC_OF.get(parameter)
+        if getattr(config, "kind", "absolute") == "relative" and variable in grid:
+            from engine.geographic import geocentric_to_geographic_latitude
+
+            lat = geocentric_to_geographic_latitude(section["latitude"].values)
+            values = grid[variable].interp(depth=xr.DataArray(section["depth"].values, dims="depth"),
+                                           latitude=xr.DataArray(lat, dims="distance"),
+                                           longitude=xr.DataArray(section["longitude"].values, dims="distance"))
+            true = values.fillna(0.0).transpose("distance", "depth").values
+            true = np.where(np.isfinite(update.values), true, np.nan)
+    out["true"] = (("distance", "depth"), true)
+    out.attrs = {"start": list(map(float, start)), "end": list(map(float, end)), "parameter": parameter}
+    return out

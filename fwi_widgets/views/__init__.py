@@ -193,6 +193,21 @@ class _Notebook:
 
         return WaveformsView(self._viz.state(inverse_problem_configuration))
 
+    def cross_section(self, inverse_problem_configuration: str, parameter: str = "VSV", start=None, end=None):
+        """The update and the true anomaly on a vertical section under the great circle
+        from ``start`` to ``end`` ((latitude, longitude), degrees; default: between the
+        first and the last event), on a 3D chunk.
+
+        Returns
+        -------
+        CrossSectionView
+            An ``ipywidgets.VBox`` with the end points as inputs and a **Draw** button.
+        """
+        from .cross_section import CrossSectionView
+
+        return CrossSectionView(self._viz.state(inverse_problem_configuration), parameter=parameter, start=start,
+                                end=end)
+
     def windows(self, data_selection_configuration: str, event: str | None = None):
         """The windows picked in Part 3: per event, the accepted and rejected windows and
         why; per station, the processed observed and synthetic Z, N and E with them.
