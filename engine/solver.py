@@ -71,10 +71,6 @@ class Simulation:
     def physics(self) -> Physics:
         return self.operator.physics
 
-    def to_stream(self, starttime=None):
-        """The seismograms as an ``obspy.Stream`` (one trace per receiver and component)."""
-        return seismograms_to_stream(self.seismograms, starttime=starttime)
-
 
 def time_axis(end_time: float, dt: float | None, stable_dt: float, courant: float = 0.5) -> tuple[float, int]:
     """Choose (dt, n_steps). Without ``dt``: ``courant * stable_dt`` shrunk so that
@@ -228,26 +224,3 @@ def differentiate(field: xr.DataArray, output: str) -> xr.DataArray:
     else:
         return field
     return field.copy(data=out).assign_attrs(quantity=output, units=units).rename(output)
-
-
-def seismograms_to_stream(seismograms: xr.DataArray, starttime=None):
-    """Convert (receiver, component, time) seismograms to an ``obspy.Stream``."""
-    from obspy import Stream, Trace, UTCDateTime
-
-    start = UTCDateTime(0) if starttime is None else UTCDateTime(starttime)
-    times = seismograms["time"].values
-    dt = float(times[1] - times[0]) if len(times) > 1 else 1.0
-    traces = []
-    for name in seismograms["receiver"].values:
-        net, _, sta = str(name).rpartition(".")
-        for comp in seismograms["component"].values:
-            data = np.ascontiguousarray(seismograms.sel(receiver=name, component=comp).values)
-            tr = Trace(data=data)
-            tr.stats.network = net[:2] if net else "XX"
-            tr.stats.station = sta[:5]
-            tr.stats.channel = f"BX{comp}"
-            tr.stats.delta = dt
-            tr.stats.starttime = start + float(times[0])
-            tr.stats.units = seismograms.attrs.get("units", "")
-            traces.append(tr)
-    return Stream(traces)

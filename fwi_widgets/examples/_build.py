@@ -220,7 +220,7 @@ def add_noisy_observed(project: Project, simulate_event: Callable, noise: float,
     from obspy import UTCDateTime
     from scipy.signal import butter, sosfiltfilt
 
-    import engine
+    from ..project.observed import seismograms_to_stream
 
     rng = np.random.default_rng(seed)
     shape, skipped = None, 0
@@ -241,4 +241,4 @@ def add_noisy_observed(project: Project, simulate_event: Callable, noise: float,
         noisy *= noise * np.abs(data).max(axis=-1, keepdims=True) / (noisy.std(axis=-1, keepdims=True) + 1e-300)
         observed = seismograms.copy(data=data + noisy)
         t0 = start_time(name) if start_time is not None else UTCDateTime(project.events.get(name).origin_time)
-        project.add_observed_data(name, engine.solver.seismograms_to_stream(observed, starttime=t0), data_name=data_name)
+        project.add_observed_data(name, seismograms_to_stream(observed, starttime=t0), data_name=data_name)

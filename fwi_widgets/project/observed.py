@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Expectations", "check_stream", "traces_by_channel", "MIN_RECORD_COVERAGE", "MAX_GAP_FRACTION_OF_PERIOD"]
+__all__ = ["Expectations", "check_stream", "traces_by_channel", "seismograms_to_stream", "MIN_RECORD_COVERAGE",
+           "MAX_GAP_FRACTION_OF_PERIOD"]
 
 #: A trace must cover at least this fraction of the simulated record (origin to origin + end time).
 MIN_RECORD_COVERAGE = 0.5
@@ -291,3 +292,29 @@ def traces_by_channel(stream) -> dict[tuple[str, str], object]:
             single.data = single.data.filled(np.nan)
         out[key] = single
     return out
+
+
+def seismograms_to_stream(seismograms, starttime=None):
+    """(receiver, component, time) engine seismograms as an ``obspy.Stream``: one trace per
+    receiver (``NET.STA``) and component, channel ``BX<component>``, starting at
+    ``starttime`` plus the first sample's time (the engine has no obspy: conversions to
+    obspy formats live here)."""
+    from obspy import Stream, Trace, UTCDateTime
+
+    start = UTCDateTime(0) if starttime is None else UTCDateTime(starttime)
+    times = seismograms["time"].values
+    dt = float(times[1] - times[0]) if len(times) > 1 else 1.0
+    traces = []
+    for name in seismograms["receiver"].values:
+        net, _, sta = str(name).rpartition(".")
+        for comp in seismograms["component"].values:
+            data = np.ascontiguousarray(seismograms.sel(receiver=name, component=comp).values)
+            tr = Trace(data=data)
+            tr.stats.network = net[:2] if net else "XX"
+            tr.stats.station = sta[:5]
+            tr.stats.channel = f"BX{comp}"
+            tr.stats.delta = dt
+            tr.stats.starttime = start + float(times[0])
+            tr.stats.units = seismograms.attrs.get("units", "")
+            traces.append(tr)
+    return Stream(traces)

@@ -6,8 +6,7 @@
 * the convergence rate of the error as the elements shrink (order 4, fixed small dt);
 * reciprocity (swap source and receiver) in a heterogeneous model with absorbing sides;
 * VTI models that reduce to the isotropic ones, and an anisotropic SH solution;
-* the CFL refusal and sharpness, float32 vs float64, velocity / acceleration outputs
-  and ``Simulation.to_stream``.
+* the CFL refusal and sharpness, float32 vs float64, velocity / acceleration outputs.
 
 Energy conservation, topography and absorbing boundaries: ``test_energy_absorbing.py``.
 
@@ -411,17 +410,3 @@ def test_velocity_and_acceleration_outputs(small_elastic, output):
     # Central differences err by (omega dt)^2 / 6 (velocity) or / 12 (acceleration):
     # ~3e-3 at the pulse's ~9 Hz peak frequency with dt = 1 ms.
     assert phys_err <= 1e-2
-
-
-def test_to_stream(small_elastic):
-    mesh, model, src, rec, operator = small_elastic
-    sim = engine.simulate(mesh, model, [src], rec, 0.1, physics="elastic", operator=operator)
-    st = sim.to_stream()
-    assert len(st) == len(rec) * 2  # one trace per receiver and component
-    for tr in st:
-        assert tr.stats.network == "XX" and tr.stats.station in ("A", "B")
-        assert tr.stats.delta == pytest.approx(sim.dt)
-        assert tr.stats.npts == sim.n_steps + 1
-        np.testing.assert_array_equal(tr.data, sim.seismograms.sel(receiver=f"XX.{tr.stats.station}",
-                                                                  component=tr.stats.channel[-1]).values)
-    assert sorted(tr.stats.channel for tr in st) == ["BXX", "BXX", "BXZ", "BXZ"]

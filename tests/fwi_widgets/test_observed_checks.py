@@ -154,3 +154,27 @@ def test_masked_gaps_of_a_merged_stream_are_refused(project):
     stream.remove(stream[2])
     stream += _split(original, 50, 30).merge(method=1, fill_value=None)  # obspy masks the gap
     _refused(project, stream, original.id, "30 of", "masked")
+
+
+def test_engine_seismograms_become_an_obspy_stream():
+    """One trace per receiver and component, BX<component>, starting at starttime plus the
+    first sample's time, the samples unchanged (the conversion lives outside the engine)."""
+    import xarray as xr
+    from obspy import UTCDateTime
+
+    from fwi_widgets.project.observed import seismograms_to_stream
+
+    t = -5.0 + 0.5 * np.arange(11)
+    data = np.arange(2 * 3 * 11, dtype=float).reshape(2, 3, 11)
+    seismograms = xr.DataArray(data, dims=("receiver", "component", "time"), attrs={"units": "m"},
+                               coords={"receiver": ["GE.APEZ", "STA"], "component": ["Z", "N", "E"], "time": t})
+    stream = seismograms_to_stream(seismograms, starttime="2015-04-16T18:07:48Z")
+    assert len(stream) == 6
+    assert sorted({tr.stats.channel for tr in stream}) == ["BXE", "BXN", "BXZ"]
+    for tr in stream:
+        assert tr.stats.delta == 0.5 and tr.stats.npts == 11
+        assert tr.stats.starttime == UTCDateTime("2015-04-16T18:07:48Z") - 5.0
+        name = "GE.APEZ" if tr.stats.station == "APEZ" else "STA"
+        assert tr.stats.network == ("GE" if name == "GE.APEZ" else "XX")
+        np.testing.assert_array_equal(tr.data, seismograms.sel(receiver=name, component=tr.stats.channel[-1]).values)
+
