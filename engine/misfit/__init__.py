@@ -44,7 +44,8 @@ Windows and tapers
 ``windows`` is ``None`` (the whole trace), a list of ``(t_start, t_end)`` pairs in
 seconds for every trace, or a dict ``{receiver: [...]}`` or
 ``{(receiver, component): [...]}``. Each window gets a cosine (Hann) taper whose ramps
-are ``taper_fraction`` (option, default 0.1) of the window length on each side.
+are ``taper_fraction`` (option, default 0.1) of the window length on each side, or
+``taper_width`` seconds (option; at most half the window) when that is given.
 Windows outside the trace, of non-positive length or covering fewer than 3 samples
 raise ``ValueError``; traces without a window contribute nothing.
 

@@ -11,7 +11,9 @@ Windows are given in one of three forms:
 
 Each window becomes a :class:`Segment`: the sample range it covers and the taper on
 those samples. The taper rises as ``0.5 * (1 - cos(pi * x))`` over the first
-``taper_fraction`` of the window length and falls symmetrically at the end.
+``taper_fraction`` of the window length and falls symmetrically at the end; with
+``taper_width`` (seconds) every ramp is that long instead, at most half its window (the
+taper width a window picker gives, the same for a short window and a long one).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Segment:
     taper: np.ndarray
 
 
-def hann_taper(t: np.ndarray, t0: float, t1: float, taper_fraction: float) -> np.ndarray:
+def hann_taper(t: np.ndarray, t0: float, t1: float, taper_fraction: float,
+               taper_width: float | None = None) -> np.ndarray:
     """Cosine taper of the window ``[t0, t1]`` evaluated at times ``t``.
 
     Parameters
@@ -64,12 +67,14 @@ def hann_taper(t: np.ndarray, t0: float, t1: float, taper_fraction: float) -> np
         Window edges in seconds, ``t0 < t1``.
     taper_fraction : float
         Length of each ramp as a fraction of ``t1 - t0``, in [0, 0.5]; 0 gives a boxcar.
+    taper_width : float or None
+        Length of each ramp in seconds (at most ``(t1 - t0) / 2``); replaces the fraction.
 
     Returns
     -------
     numpy.ndarray, shape (n,)
     """
-    ramp = taper_fraction * (t1 - t0)
+    ramp = taper_fraction * (t1 - t0) if taper_width is None else min(taper_width, 0.5 * (t1 - t0))
     w = np.ones_like(t)
     if ramp > 0.0:
         rise = np.clip((t - t0) / ramp, 0.0, 1.0)
@@ -143,7 +148,7 @@ def _windows_per_trace(
     return per_receiver
 
 
-def resolve_segments(windows: Any, traces: Traces, taper_fraction: Any) -> list[Segment]:
+def resolve_segments(windows: Any, traces: Traces, taper_fraction: Any, taper_width: Any = None) -> list[Segment]:
     """Turn the ``windows`` argument into tapered segments, in trace order.
 
     Parameters
@@ -153,6 +158,9 @@ def resolve_segments(windows: Any, traces: Traces, taper_fraction: Any) -> list[
     traces : Traces
     taper_fraction : float
         Ramp length on each side as a fraction of the window length, in [0, 0.5].
+    taper_width : float or None
+        Ramp length on each side in seconds (>= 0; at most half the window); when given
+        it replaces ``taper_fraction``.
 
     Returns
     -------
@@ -176,6 +184,16 @@ def resolve_segments(windows: Any, traces: Traces, taper_fraction: Any) -> list[
             "The 'taper_fraction' parameter must be between 0 and 0.5, but "
             f"{taper_fraction!r} was given."
         )
+    if taper_width is not None:
+        try:
+            width = float(taper_width)
+        except (TypeError, ValueError):
+            raise TypeError(f"The 'taper_width' parameter must be a number of seconds, but {taper_width!r} was "
+                            "given.") from None
+        if not (np.isfinite(width) and width >= 0.0):
+            raise ValueError(f"The 'taper_width' parameter must be a finite number of seconds >= 0, but "
+                             f"{taper_width!r} was given.")
+        taper_width = width
     t, dt = traces.time, traces.dt
     n_r, n_c = len(traces.receivers), len(traces.components)
     if windows is None:
@@ -201,6 +219,6 @@ def resolve_segments(windows: Any, traces: Traces, taper_fraction: Any) -> list[
                     f"{traces.components[c]} must cover at least 3 samples (dt = {dt} s), "
                     f"but it covers {stop - start}."
                 )
-            taper = hann_taper(t[start:stop], t0, t1, frac)
+            taper = hann_taper(t[start:stop], t0, t1, frac, taper_width)
             segments.append(Segment(r, c, (t0, t1), start, stop, taper))
     return segments

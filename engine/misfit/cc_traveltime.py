@@ -46,7 +46,7 @@ from ._common import data_skip_reason, finish, parse_options, positive, prepare,
 from ._windows import Segment, resolve_segments
 
 NAME = "cc_traveltime"
-DEFAULTS = {"taper_fraction": 0.1, "max_time_shift": None, "derivative": "continuous"}
+DEFAULTS = {"taper_fraction": 0.1, "taper_width": None, "max_time_shift": None, "derivative": "continuous"}
 
 
 def _continuous_derivative(
@@ -125,6 +125,7 @@ def cc_traveltime(
         whole trace.
     **options
         ``taper_fraction`` (float, default 0.1): cosine ramp on each side of a window.
+        ``taper_width`` (float s, default None): the ramp in seconds instead (at most half the window).
         ``max_time_shift`` (float, seconds, default half the window length): largest
         lag searched; a peak at that lag is skipped as unreliable.
         ``derivative`` (``"continuous"`` (default) or ``"discrete"``): which adjoint
@@ -168,7 +169,7 @@ def cc_traveltime(
             f"The 'max_time_shift' parameter must be at least two samples ({2 * dt} s), "
             f"but {max_shift!r} was given."
         )
-    segments = resolve_segments(windows, traces, opts["taper_fraction"])
+    segments = resolve_segments(windows, traces, opts["taper_fraction"], opts["taper_width"])
     per_trace = np.zeros(traces.synthetic.shape[:2])
     adjoint = np.zeros_like(traces.synthetic)
     shifts: dict = {rec: {comp: [] for comp in traces.components} for rec in traces.receivers}

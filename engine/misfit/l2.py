@@ -20,7 +20,7 @@ from ._common import data_skip_reason, finish, parse_options, prepare, skip_reco
 from ._windows import resolve_segments
 
 NAME = "l2"
-DEFAULTS = {"taper_fraction": 0.1}
+DEFAULTS = {"taper_fraction": 0.1, "taper_width": None}
 
 
 def l2(
@@ -42,6 +42,7 @@ def l2(
         whole trace.
     **options
         ``taper_fraction`` (float, default 0.1): cosine ramp on each side of a window,
+        ``taper_width`` (float s, default None): the ramp in seconds instead (at most half the window).
         as a fraction of its length.
 
     Returns
@@ -68,7 +69,7 @@ def l2(
     """
     opts = parse_options(NAME, options, DEFAULTS)
     traces = prepare(observed, synthetic)
-    segments = resolve_segments(windows, traces, opts["taper_fraction"])
+    segments = resolve_segments(windows, traces, opts["taper_fraction"], opts["taper_width"])
     per_trace = np.zeros(traces.synthetic.shape[:2])
     adjoint = np.zeros_like(traces.synthetic)
     skipped = []

@@ -90,7 +90,7 @@ from ._windows import resolve_segments
 
 NAME = "tf_phase"
 REQUIRED = ("min_period", "max_period")
-DEFAULTS = {"taper_fraction": 0.1, "window_width": None, "energy_threshold": 0.1}
+DEFAULTS = {"taper_fraction": 0.1, "taper_width": None, "window_width": None, "energy_threshold": 0.1}
 
 #: The period-band taper reaches zero a factor of this beyond each corner frequency.
 BAND_TAPER_FACTOR = 1.5
@@ -203,6 +203,7 @@ def tf_phase(
     **options
         ``min_period``, ``max_period`` (float, seconds, required): the period band.
         ``taper_fraction`` (float, default 0.1): cosine ramp on each side of a window.
+        ``taper_width`` (float s, default None): the ramp in seconds instead (at most half the window).
         ``window_width`` (float, seconds, default ``2 * min_period``): twice the
         standard deviation of the Gaussian window of the Gabor transform.
         ``energy_threshold`` (float, default 0.1): ``m / max|TF(obs) TF(syn)|`` in the
@@ -255,7 +256,7 @@ def tf_phase(
             f"but min_period / 4 = {0.25 * t_min} s or finer is needed. Record the "
             "seismograms with a smaller sampling interval."
         )
-    segments = resolve_segments(windows, traces, opts["taper_fraction"])
+    segments = resolve_segments(windows, traces, opts["taper_fraction"], opts["taper_width"])
 
     per_trace = np.zeros(traces.synthetic.shape[:2])
     adjoint = np.zeros_like(traces.synthetic)

@@ -58,9 +58,9 @@ def simulation_job(project_root: str, spec: dict) -> dict:
                                      time_zero)
     options = dict(misfit_cfg.misfit_options)
     if misfit_cfg.data_selection_configuration is not None:
-        windows, taper = picked_windows(p, misfit_cfg, spec["event"], sim_cfg)
-        if taper is not None:
-            options.setdefault("taper_fraction", taper)
+        windows, taper_width = picked_windows(p, misfit_cfg, spec["event"], sim_cfg)
+        if taper_width is not None:
+            options.setdefault("taper_width", taper_width)
     else:
         windows = disc.windows_for(misfit_cfg, source_location, receivers, sim_cfg)
     # The trial misfit measures on the same set as the current model: windows skipped
@@ -118,17 +118,14 @@ def simulation_job(project_root: str, spec: dict) -> dict:
 
 
 def picked_windows(p, misfit_cfg, event: str, sim_cfg):
-    """({(receiver, component): [(t0, t1)]} on the engine's time axis, taper fraction) of
-    the windows accepted for ``event`` in the misfit's data selection."""
+    """({(receiver, component): [(t0, t1)]} on the engine's time axis, taper width in s or
+    None) of the windows accepted for ``event`` in the misfit's data selection: each
+    window's cosine ramps are the selection's ``window_taper_width_in_seconds`` long."""
     selection = p.data_selection_configuration(misfit_cfg.data_selection_configuration)
     shift = -float(getattr(sim_cfg, "start_time", 0.0))  # seconds after the origin -> engine time
     windows = {k: [(t0 + shift, t1 + shift) for t0, t1 in v] for k, v in selection.accepted(event).items()}
-    lengths = [t1 - t0 for v in windows.values() for t0, t1 in v]
     width = selection.window_taper_width_in_seconds
-    # The misfits taper each window over a fraction of its length; the picked taper
-    # width is that fraction of the shortest window (at most the Hann maximum, 0.5).
-    taper = min(0.5, width / min(lengths)) if width > 0 and lengths else None
-    return windows, taper
+    return windows, (float(width) if width > 0 else None)
 
 
 def _processed(synthetic: xr.DataArray, misfit_cfg, dt: float) -> xr.DataArray:

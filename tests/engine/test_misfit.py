@@ -536,3 +536,32 @@ def test_fifty_stations_at_continental_size(name):
     value, adj = misfit.by_name(name)(obs, syn, **opts)
     # Works at the continental size (speed is measured in benchmarks, not asserted here).
     assert np.isfinite(value) and value > 0 and adj.shape == syn.shape
+
+
+def test_taper_width_gives_ramps_of_that_many_seconds_on_every_window():
+    """``taper_width`` (what a window picker gives): each ramp is that long in seconds on a
+    short and on a long window, at most half a window; the L2 misfit is the tapered sum."""
+    from engine.misfit._windows import hann_taper
+
+    dt = 0.5
+    t = np.arange(0.0, 1000.0, dt)
+    rng = np.random.default_rng(7)
+    obs, syn = rng.standard_normal(t.size), rng.standard_normal(t.size)
+    traces = [xr.DataArray(x[None, None], dims=("receiver", "component", "time"),
+                           coords={"receiver": ["R"], "component": ["Z"], "time": t}) for x in (obs, syn)]
+    windows = {("R", "Z"): [(100.0, 180.0), (300.0, 700.0)]}
+    value, _ = misfit.l2(*traces, windows=windows, taper_width=30.0)
+    expected = 0.0
+    for t0, t1 in windows[("R", "Z")]:
+        inside = (t >= t0) & (t <= t1)
+        w = hann_taper(t[inside], t0, t1, 0.1, taper_width=30.0)
+        # The ramp is 30 s long on both windows: 1 from t0 + 30 s to t1 - 30 s, below 1 before.
+        assert np.all(w[(t[inside] >= t0 + 30.0) & (t[inside] <= t1 - 30.0)] == 1.0)
+        assert np.all(w[t[inside] < t0 + 29.0] < 1.0)
+        expected += 0.5 * np.sum((w * (syn[inside] - obs[inside])) ** 2) * dt
+    assert value == pytest.approx(expected, rel=1e-12)
+    # Longer than half a window: the ramps meet in the middle.
+    w = hann_taper(np.linspace(0.0, 10.0, 11), 0.0, 10.0, 0.1, taper_width=30.0)
+    assert w.max() == pytest.approx(1.0) and w[0] == 0.0 and w[-1] == 0.0
+    with pytest.raises(ValueError, match="taper_width"):
+        misfit.l2(*traces, windows=windows, taper_width=-1.0)
